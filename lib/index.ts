@@ -1,0 +1,1 @@
+export { RSessionProxyError, isRSessionProxyError, type ErrorCode } from './errors.js';
