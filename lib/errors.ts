@@ -10,6 +10,8 @@ export interface ErrorFields {
   cause?: unknown;
   /** One line saying what to do about it. */
   hint?: string;
+  /** The process the error is about: a lock's holder, an rserver. */
+  pid?: number;
 }
 
 export class RSessionProxyError extends Error {
@@ -17,12 +19,14 @@ export class RSessionProxyError extends Error {
   readonly code: ErrorCode;
   readonly path: string | undefined;
   readonly hint: string | undefined;
+  readonly pid: number | undefined;
 
   constructor(code: ErrorCode, message: string, fields: ErrorFields = {}) {
     super(fields.hint ? `${message}\n${fields.hint}` : message, { cause: fields.cause });
     this.code = code;
     this.path = fields.path;
     this.hint = fields.hint;
+    this.pid = fields.pid;
   }
 }
 

@@ -1,1 +1,26 @@
 export { RSessionProxyError, isRSessionProxyError, type ErrorCode } from './errors.js';
+export { assertPrivateDir, ensurePrivateDir } from './private-dir.js';
+export {
+  ensureInstanceDir,
+  resolveRuntimeBase,
+  validateInstanceName,
+  type InstanceDir,
+  type InstanceDirOptions,
+  type RuntimeBase,
+  type RuntimeBaseOptions,
+} from './runtime-dir.js';
+export {
+  SOCKET_PATH_MAX_BYTES,
+  assertDataDirSocketLength,
+  assertSocketPathLength,
+  getDataDirSocketPath,
+  removeStaleSocket,
+} from './socket-path.js';
+export {
+  acquireLock,
+  readLockHolder,
+  type InstanceLock,
+  type LockHolder,
+  type LockOptions,
+} from './lock.js';
+export { ensureInstanceStateDir, getStateDirs, type StateDirs } from './state-dir.js';

@@ -1,0 +1,30 @@
+import { join } from 'node:path';
+import envPaths from 'env-paths';
+import { ensurePrivateDir } from './private-dir.js';
+import { validateInstanceName } from './runtime-dir.js';
+
+export interface StateDirs {
+  /** Persistent per-user state: cookie keys, token files. */
+  data: string;
+  /** Logs. */
+  log: string;
+}
+
+// Per-user directories that outlive a run (XDG data/state, via env-paths).
+export function getStateDirs(): StateDirs {
+  const paths = envPaths('rsession-proxy', { suffix: '' });
+  return { data: paths.data, log: paths.log };
+}
+
+// The private directory that keeps one instance's persistent state, such as the cookie key
+// that lets browser sessions survive a restart of rserver.
+export async function ensureInstanceStateDir(
+  instance: string,
+  dirs: StateDirs = getStateDirs(),
+): Promise<string> {
+  const path = join(dirs.data, 'instances', validateInstanceName(instance));
+  await ensurePrivateDir(dirs.data);
+  await ensurePrivateDir(join(dirs.data, 'instances'));
+  await ensurePrivateDir(path);
+  return path;
+}
