@@ -24,3 +24,4 @@ export {
   type LockOptions,
 } from './lock.js';
 export { ensureInstanceStateDir, getStateDirs, type StateDirs } from './state-dir.js';
+export type { Backend, BackendState } from './backend.js';

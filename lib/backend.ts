@@ -1,0 +1,15 @@
+import type { EventEmitter } from 'node:events';
+
+export type BackendState = 'stopped' | 'starting' | 'running' | 'stopping';
+
+/**
+ * What the proxy adapter needs from whatever runs rserver: the supervisor implements it, and a
+ * fixed socket path is wrapped into one. `ensureRunning` starts rserver when it is not running
+ * (concurrent callers share one start) and resolves once rserver answers on its socket.
+ */
+export interface Backend extends EventEmitter {
+  ensureRunning(options?: { signal?: AbortSignal }): Promise<{ socketPath: string }>;
+  readonly state: BackendState;
+  /** Why the last start failed or the last run ended; shown in 502/503 answers. */
+  readonly lastError: Error | undefined;
+}
