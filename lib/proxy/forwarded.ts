@@ -1,0 +1,163 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { hostname } from 'node:os';
+import { getHostname } from './location.js';
+
+/** What the adapter knows about the connection a request came in on. */
+export interface RequestFacts {
+  headers: IncomingHttpHeaders;
+  /** The connection to the embedding server is TLS. */
+  encrypted: boolean;
+  remoteAddress?: string | undefined;
+  localAddress?: string | undefined;
+  localPort?: number | undefined;
+}
+
+export interface ClientOrigin {
+  proto: 'http' | 'https';
+  /** Host and optional port, as the client sent them. */
+  host: string;
+}
+
+// A Host value: a reg-name or bracketed IP literal and an optional port. Commas, spaces and
+// anything that could smuggle a path or a second host into a URL are refused.
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%-]+)(?::\d{1,5})?$/;
+
+export function isValidHost(value: string): boolean {
+  return HOST.test(value);
+}
+
+// The first element of a list-valued header (proxies append with commas; Node joins repeats).
+function firstOf(value: string | string[] | undefined): string | undefined {
+  const joined = Array.isArray(value) ? value.join(',') : value;
+  const first = joined?.split(',')[0]?.trim();
+  return first === '' ? undefined : first;
+}
+
+// The scheme and host the client used. X-Forwarded-Proto/Host come from whoever connects, so
+// they are read only when the embedding server says a proxy it trusts sets them.
+export function getClientOrigin(facts: RequestFacts, trustProxy: boolean): ClientOrigin {
+  let proto: ClientOrigin['proto'] = facts.encrypted ? 'https' : 'http';
+  let host: string | undefined;
+  if (trustProxy) {
+    const forwardedProto = firstOf(facts.headers['x-forwarded-proto'])?.toLowerCase();
+    if (forwardedProto === 'https' || forwardedProto === 'wss') proto = 'https';
+    else if (forwardedProto === 'http' || forwardedProto === 'ws') proto = 'http';
+    const forwardedHost = firstOf(facts.headers['x-forwarded-host']);
+    if (forwardedHost !== undefined && isValidHost(forwardedHost)) host = forwardedHost;
+  }
+  const hostHeader = facts.headers.host?.trim();
+  if (host === undefined && hostHeader !== undefined && isValidHost(hostHeader)) host = hostHeader;
+  return { proto, host: host ?? getLocalHost(facts) };
+}
+
+// An HTTP/1.0 client may send no Host: the address it connected to is the best answer left.
+function getLocalHost(facts: RequestFacts): string {
+  const address = facts.localAddress;
+  if (address === undefined || address === '') return 'localhost';
+  const bare = address.startsWith('::ffff:') ? address.slice(7) : address;
+  const host = bare.includes(':') ? `[${bare}]` : bare;
+  return facts.localPort === undefined ? host : `${host}:${facts.localPort}`;
+}
+
+export function formatOrigin(origin: ClientOrigin): string {
+  return `${origin.proto}://${origin.host}`;
+}
+
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]', '0.0.0.0', '[::]'];
+
+// Every host name rserver could have put into an absolute redirect: the ones it was told in
+// Host and X-Forwarded-Host, and the ones it might make up from its own view of the machine.
+export function getBackendHosts(facts: RequestFacts, origin: ClientOrigin): Set<string> {
+  const hosts = new Set(LOOPBACK_HOSTS);
+  hosts.add(hostname().toLowerCase());
+  for (const value of [origin.host, facts.headers.host]) {
+    const name = value === undefined ? undefined : getHostname(value);
+    if (name !== undefined) hosts.add(name);
+  }
+  return hosts;
+}
+
+// Hop-by-hop headers (RFC 9110 §7.6.1) and proxy credentials meant for the embedding server.
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'upgrade',
+]);
+
+// Headers that tell rserver where the client is; only the adapter may set them, else a client
+// could make rserver build redirects to any host it likes (X-RStudio-Request is a full URL).
+const FORWARDING = new Set([
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-forwarded-proto',
+  'x-forwarded-server',
+  'x-rstudio-request',
+  'x-rstudio-root-path',
+]);
+
+export interface BackendHeaderOptions {
+  origin: ClientOrigin;
+  prefix: string;
+  trustProxy: boolean;
+  /** A WebSocket upgrade: keep `Connection: Upgrade` and `Upgrade: websocket`. */
+  upgrade: boolean;
+}
+
+// The headers rserver receives: the client's end-to-end headers unchanged (cookies,
+// X-RS-CSRF-Token, Sec-WebSocket-*), hop-by-hop ones dropped, and the adapter's own
+// forwarding headers, from which rserver builds its URLs and marks cookies Secure.
+export function buildBackendHeaders(
+  facts: RequestFacts,
+  options: BackendHeaderOptions,
+): Record<string, string | string[]> {
+  const listed = new Set(
+    (facts.headers.connection ?? '')
+      .split(',')
+      .map((token) => token.trim().toLowerCase())
+      .filter((token) => token !== ''),
+  );
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(facts.headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || FORWARDING.has(name)) continue;
+    if (listed.has(name)) continue;
+    headers[name] = value;
+  }
+  const chain = options.trustProxy ? firstList(facts.headers['x-forwarded-for']) : [];
+  if (facts.remoteAddress !== undefined && facts.remoteAddress !== '') {
+    chain.push(facts.remoteAddress);
+  }
+  if (chain.length > 0) headers['x-forwarded-for'] = chain.join(', ');
+  headers['x-forwarded-proto'] = options.origin.proto;
+  headers['x-forwarded-host'] = options.origin.host;
+  if (options.prefix !== '') headers['x-rstudio-root-path'] = options.prefix;
+  if (options.upgrade) {
+    headers.connection = 'Upgrade';
+    headers.upgrade = 'websocket';
+  }
+  return headers;
+}
+
+function firstList(value: string | string[] | undefined): string[] {
+  const joined = Array.isArray(value) ? value.join(',') : (value ?? '');
+  return joined
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+// Response headers that describe the backend connection, not the response: passing on
+// rserver's `Connection: close` would close the client's connection for no reason.
+export function stripResponseHopByHop(headers: IncomingHttpHeaders): void {
+  const listed = (headers.connection ?? '').split(',').map((token) => token.trim().toLowerCase());
+  for (const name of [...listed, 'connection', 'keep-alive', 'proxy-connection', 'trailer']) {
+    if (name !== '' && name !== 'transfer-encoding') Reflect.deleteProperty(headers, name);
+  }
+}

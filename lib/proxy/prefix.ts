@@ -1,0 +1,57 @@
+import { RSessionProxyError } from '../errors.js';
+
+// One path segment of a prefix: RFC 3986 pchar, without the characters that would make the
+// prefix mean something else in a request line or a Location (`?`, `#`, `\`, spaces, controls).
+const SEGMENT = /^[A-Za-z0-9._~!$&'()*+,;=:@%-]+$/;
+
+// The prefix the client sees, as '' (no prefix) or '/a/b': a leading slash and no trailing one,
+// the form rserver itself normalises X-RStudio-Root-Path to and uses as the cookie path.
+export function normalizePrefix(prefix: string, name = 'prefix'): string {
+  const segments = prefix.split('/').filter((segment) => segment !== '');
+  for (const segment of segments) {
+    if (!SEGMENT.test(segment) || segment === '.' || segment === '..') {
+      throw new RSessionProxyError(
+        'EINVALIDOPTION',
+        `Expected \`${name}\` to be a URL path such as "/rstudio", got ${JSON.stringify(prefix)}.`,
+      );
+    }
+  }
+  return segments.length === 0 ? '' : `/${segments.join('/')}`;
+}
+
+export type Route =
+  /** Forward to rserver with this origin-form target (prefix removed, query kept). */
+  | { kind: 'proxy'; path: string }
+  /** The prefix without its trailing slash: send the client to `location`. */
+  | { kind: 'redirect'; location: string }
+  /** Not under the prefix: not the adapter's request. */
+  | { kind: 'outside' }
+  /** A request target that is not a path ('*', authority-form, garbage). */
+  | { kind: 'invalid' };
+
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
+
+// Reduces a request target to origin-form. An absolute-form target (`GET http://evil/x`) keeps
+// only its path and query: the backend is fixed, whatever authority the request line names.
+export function toOriginForm(target: string): string | undefined {
+  if (target.startsWith('/')) return target;
+  const authority = ABSOLUTE_FORM.exec(target);
+  if (!authority) return undefined;
+  const rest = target.slice(authority[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
+// Decides what to do with a request target given the prefix the adapter is mounted under.
+export function routeRequest(target: string, prefix: string): Route {
+  const originForm = toOriginForm(target);
+  if (originForm === undefined) return { kind: 'invalid' };
+  if (prefix === '') return { kind: 'proxy', path: originForm };
+  const queryAt = originForm.indexOf('?');
+  const pathname = queryAt < 0 ? originForm : originForm.slice(0, queryAt);
+  const query = queryAt < 0 ? '' : originForm.slice(queryAt);
+  if (pathname === prefix) return { kind: 'redirect', location: `${prefix}/${query}` };
+  if (pathname.startsWith(`${prefix}/`)) {
+    return { kind: 'proxy', path: originForm.slice(prefix.length) };
+  }
+  return { kind: 'outside' };
+}
