@@ -1,7 +1,15 @@
 // Every failure the library reports is one RSessionProxyError with a `code` from this closed
 // union; docs/errors.md lists each code, what it means and what to do.
 export type ErrorCode =
-  'EINVALIDOPTION' | 'ENOTPRIVATE' | 'EPATHTOOLONG' | 'ELOCKED' | 'ECOMPROMISED' | 'ESOCKETPATH';
+  | 'EINVALIDOPTION'
+  | 'ENOTPRIVATE'
+  | 'EPATHTOOLONG'
+  | 'ELOCKED'
+  | 'ECOMPROMISED'
+  | 'ESOCKETPATH'
+  | 'EBACKEND'
+  | 'EUNAVAILABLE'
+  | 'EAUTHORIZE';
 
 export interface ErrorFields {
   /** The file or directory the error is about. */

@@ -25,3 +25,7 @@ export {
 } from './lock.js';
 export { ensureInstanceStateDir, getStateDirs, type StateDirs } from './state-dir.js';
 export type { Backend, BackendState } from './backend.js';
+export { createProxyAdapter, type AttachOptions, type ProxyAdapter } from './proxy/adapter.js';
+export { createFixedBackend } from './proxy/fixed-backend.js';
+export { type ProxyAdapterOptions } from './proxy/options.js';
+export { rewriteLocation, type LocationContext } from './proxy/location.js';
