@@ -20,9 +20,12 @@ export interface ProxyAdapter {
   readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Connect/Express middleware; requests outside the prefix go to `next()`. */
   readonly middleware: (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
-  /** Serves requests and upgrades of a bare node:http(s) server; returns a function that stops. */
+  /** Serves requests and upgrades of a bare node:http(s) server; returns a function that detaches. */
   attach(server: HttpServer | HttpsServer, options?: AttachOptions): () => void;
-  /** Detaches from every server, ends every open request and WebSocket, closes the pool. */
+  /**
+   * Ends every open request and WebSocket and closes the connection pool. Handlers stay usable
+   * and answer 503, so a server that still accepts connections never leaves a client hanging.
+   */
   close(): Promise<void>;
   /** Date.now() of the last request, response or WebSocket frame, for idle shutdown. */
   readonly lastActivity: number;
@@ -33,7 +36,6 @@ export interface ProxyAdapter {
 // authenticated) and carries them to rserver's private socket.
 export function createProxyAdapter(options: ProxyAdapterOptions): ProxyAdapter {
   const core = createCore(normalizeAdapterOptions(options));
-  const detachers = new Set<() => void>();
 
   return {
     web: (req, res) => handleRequest(core, req, res),
@@ -48,18 +50,12 @@ export function createProxyAdapter(options: ProxyAdapterOptions): ProxyAdapter {
         handleUpgrade(core, req, socket, head, prefix);
       server.on('request', onRequest);
       server.on('upgrade', onUpgrade);
-      const detach = () => {
+      return () => {
         server.off('request', onRequest);
         server.off('upgrade', onUpgrade);
-        detachers.delete(detach);
       };
-      detachers.add(detach);
-      return detach;
     },
-    async close() {
-      for (const detach of [...detachers]) detach();
-      await core.close();
-    },
+    close: () => core.close(),
     get lastActivity() {
       return core.lastActivity;
     },

@@ -37,6 +37,7 @@ export interface TinyBackend {
 //   POST /upload           → JSON {bytes, sha256} of the body
 //   GET  /hang             → headers, then nothing more (a long poll)
 //   GET  /silent           → never answers at all
+//   GET  /reset            → the connection is destroyed before any answer
 //   GET  /die-mid-body     → headers and a first chunk, then the connection is destroyed
 //   WS   any path          → echoes every message; subprotocol 'b' chosen when offered
 export async function startTinyBackend(dir: string): Promise<TinyBackend> {
@@ -112,6 +113,9 @@ function route(req: IncomingMessage, res: ServerResponse): void {
       res.flushHeaders();
       return;
     case '/silent':
+      return;
+    case '/reset':
+      req.socket.destroy();
       return;
     case '/die-mid-body':
       res.writeHead(200, {

@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { waitForExit, waitForLine } from '../helpers/processes.js';
+import { fetchText } from '../helpers/http-client.js';
+import { makeTempDir } from '../helpers/temp.js';
+import { startTinyBackend, type TinyBackend } from '../helpers/tiny-backend.js';
+
+const MiB = 1024 * 1024;
+
+// Resident and peak resident memory of a process, in bytes (Linux).
+function readMemory(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) * 1024;
+  return { rss: kib('VmRSS'), peak: kib('VmHWM') };
+}
+
+// Resets the peak so that it measures from now on (writing 5 to clear_refs, Linux ≥ 4.0).
+function resetPeak(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
+}
+
+// Downloads `url`, counting bytes and discarding them as they come.
+function download(url: string): Promise<{ status: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: false, signal: AbortSignal.timeout(60_000) }, (res) => {
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+// `size` deterministic bytes, produced as they are read.
+function generate(size: number): Readable {
+  let left = size;
+  let counter = 0;
+  return new Readable({
+    read() {
+      if (left === 0) {
+        this.push(null);
+        return;
+      }
+      const chunk = Buffer.alloc(Math.min(left, 256 * 1024), counter++ % 251);
+      left -= chunk.length;
+      this.push(chunk);
+    },
+  });
+}
+
+describe('large transfers stream through the proxy', () => {
+  const dir = makeTempDir('rsp-streams-');
+  let backend: TinyBackend;
+  let proxy: ChildProcess;
+  let origin: string;
+
+  before(async () => {
+    backend = await startTinyBackend(dir);
+    proxy = spawn(
+      process.execPath,
+      [join(import.meta.dirname, '..', 'fixtures', 'adapter-front.js'), backend.socketPath],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    const line = await waitForLine(proxy, /^listening \d+$/);
+    origin = `http://127.0.0.1:${line.split(' ')[1] ?? ''}`;
+  });
+  after(async () => {
+    proxy.stdin?.end();
+    await waitForExit(proxy).catch(() => proxy.kill('SIGKILL'));
+    await backend.close();
+  });
+
+  test('a 200 MiB download grows the proxy by less than 50 MB', async () => {
+    const pid = proxy.pid ?? 0;
+    await download(`${origin}/rstudio/stream?size=${MiB}`);
+    const before = readMemory(pid);
+    resetPeak(pid);
+    const started = Date.now();
+    const answer = await download(`${origin}/rstudio/stream?size=${200 * MiB}`);
+    const seconds = (Date.now() - started) / 1000;
+    assert.equal(answer.status, 200);
+    assert.equal(answer.bytes, 200 * MiB);
+    const afterwards = readMemory(pid);
+    const growth = afterwards.peak - before.rss;
+    console.log(
+      `# 200 MiB in ${seconds.toFixed(1)} s; proxy RSS ${(before.rss / MiB).toFixed(1)} MiB before, peak ${(afterwards.peak / MiB).toFixed(1)} MiB during: +${(growth / 1e6).toFixed(1)} MB`,
+    );
+    assert.ok(growth < 50e6, `the proxy grew by ${growth} bytes`);
+  });
+
+  test('a 50 MiB upload arrives intact', async () => {
+    const size = 50 * MiB;
+    const expected = createHash('sha256');
+    for await (const chunk of generate(size)) expected.update(chunk as Buffer);
+    const answer = await fetchText(`${origin}/rstudio/upload`, {
+      method: 'POST',
+      body: generate(size),
+      headers: { 'content-type': 'application/octet-stream' },
+      timeout: 60_000,
+    });
+    assert.equal(answer.status, 200);
+    assert.deepEqual(JSON.parse(answer.body), { bytes: size, sha256: expected.digest('hex') });
+  });
+});
