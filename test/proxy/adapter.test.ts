@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RSessionProxyError } from '../../lib/index.js';
 import { closeFront, startFront, type Front } from '../helpers/front.js';
-import { fetchText } from '../helpers/http-client.js';
+import { fetchText } from '../helpers/fetch-text.js';
 import { waitUntil } from '../helpers/processes.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { startTinyBackend, type TinyBackend } from '../helpers/tiny-backend.js';

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { RSessionProxyError } from '../../lib/index.js';
 import { FakeBackend } from '../helpers/fake-backend.js';
 import { closeFront, startFront } from '../helpers/front.js';
-import { fetchText } from '../helpers/http-client.js';
+import { fetchText } from '../helpers/fetch-text.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { startTinyBackend, type TinyBackend } from '../helpers/tiny-backend.js';
 import { closeWebSocket, nextMessage, openWebSocket } from '../helpers/ws-client.js';

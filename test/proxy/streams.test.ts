@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { waitForExit, waitForLine } from '../helpers/processes.js';
-import { fetchText } from '../helpers/http-client.js';
+import { fetchText } from '../helpers/fetch-text.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { startTinyBackend, type TinyBackend } from '../helpers/tiny-backend.js';
 
