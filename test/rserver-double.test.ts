@@ -386,6 +386,25 @@ describe('start-up on a Unix socket', () => {
     await stopDouble(double);
   });
 
+  test('a second double on the same socket path silently takes it over', async () => {
+    const layout = await makeLayout();
+    const first = await startDouble(layout);
+    const firstInode = (await lstat(layout.socket)).ino;
+    const env = childEnv({ USER: 'alice', RS_LOGGER_TYPE: 'stderr' });
+    const second = launch(RSERVER_DOUBLE, launchArgs(layout), env);
+    await waitUntil(
+      async () => (await lstat(layout.socket).catch(() => undefined))?.ino !== firstInode,
+      10_000,
+      'the second double to replace the socket',
+    );
+    await waitUntil(() => canConnect(layout.socket), 10_000, 'the second double to listen');
+    await stopDouble(first);
+    const answer = await httpRequest({ socketPath: layout.socket }, { headers: { Host: 'h' } });
+    assert.equal(answer.status, 302, 'the path now reaches the second double');
+    assert.deepEqual(logLines(second.stderr(), 'ERROR'), [], 'no address-in-use error');
+    await stopDouble(second);
+  });
+
   test('listens on TCP when no socket is given', async () => {
     const layout = await makeLayout();
     const args = launchArgs(layout, '--www-socket=', '--www-address=127.0.0.1', '--www-port=0');
