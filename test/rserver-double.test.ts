@@ -836,6 +836,47 @@ describe('HTTP', () => {
     assert.equal(answer.body.toString(), 'Missing or incorrect token.');
   });
 
+  test('without auth-none, the form is checked by the PAM helper', async () => {
+    const other = await makeLayout();
+    const helper = join(other.dir, 'pam-helper');
+    await writeFile(
+      helper,
+      '#!/bin/sh\nread -r password\n[ "$1" = bob ] && [ "$password" = pw ]\n',
+      {
+        mode: 0o755,
+      },
+    );
+    const pam = await startDouble(other, ['--auth-none=0', `--auth-pam-helper-path=${helper}`]);
+    const form = await httpRequest(
+      { socketPath: other.socket },
+      { path: '/auth-sign-in?appUri=%2F', headers: { Host: 'h' } },
+    );
+    assert.equal(form.status, 200);
+    const token = cookieJar(form.headers).get('rs-csrf-token') ?? '';
+    assert.ok(form.body.toString().includes(`value="${token}"`), 'the form carries the token');
+    const post = (password: string): Promise<HttpReply> =>
+      httpRequest(
+        { socketPath: other.socket },
+        {
+          method: 'POST',
+          path: '/auth-do-sign-in',
+          headers: {
+            Host: 'h',
+            Cookie: `rs-csrf-token=${token}`,
+            'Content-Type': 'application/x-www-form-urlencoded',
+          },
+          body: `rs-csrf-token=${token}&appUri=%2F&username=bob&password=${password}`,
+        },
+      );
+    const wrong = await post('nope');
+    assert.equal(wrong.headers.location, 'http://h/auth-sign-in?error=2&appUri=%2F');
+    assert.equal(wrong.headers['set-cookie'], undefined);
+    const right = await post('pw');
+    assert.equal(right.headers.location, 'http://h/');
+    assert.match(cookieJar(right.headers).get('user-id') ?? '', /^bob\|/);
+    await stopDouble(pam);
+  });
+
   test('/events/get_events is held open, then answered; a client may leave', async () => {
     const jar = await signIn();
     const started = Date.now();
