@@ -60,6 +60,7 @@ export function createCore(options: NormalizedOptions): AdapterCore {
     const exchange = exchanges.get(req);
     if (!exchange) return;
     exchange.proxyReq = proxyReq;
+    keepExactPath(exchange, proxyReq);
     watchSilence(exchange, proxyReq, options.proxyTimeout);
     if (exchange.gone.signal.aborted) proxyReq.destroy();
   });
@@ -87,6 +88,7 @@ export function createCore(options: NormalizedOptions): AdapterCore {
     const exchange = exchanges.get(req);
     if (!exchange) return;
     exchange.proxyReq = proxyReq;
+    keepExactPath(exchange, proxyReq);
     watchSilence(exchange, proxyReq, options.proxyTimeout);
     proxyReq.once('response', (proxyRes: IncomingMessage) => {
       exchange.responded = true;
@@ -168,6 +170,16 @@ function prepareResponseHeaders(exchange: Exchange, proxyRes: IncomingMessage): 
     REDIRECT_STATUSES.has(proxyRes.statusCode ?? 0)
   ) {
     proxyRes.headers.location = rewriteLocation(location, exchange.location);
+  }
+}
+
+// http-proxy joins paths with a helper that collapses `//` and turns `http:/` into `http://`;
+// rserver is given the path exactly as the client sent it (minus the prefix). The request line is
+// written on the first write, after this event, except for `Expect: 100-continue` requests,
+// which http-proxy announces with no event. Node's own check on paths applies here too.
+function keepExactPath(exchange: Exchange, proxyReq: ClientRequest): void {
+  if (!proxyReq.headersSent && /^[\x21-\xff]+$/.test(exchange.backendPath)) {
+    proxyReq.path = exchange.backendPath;
   }
 }
 

@@ -53,6 +53,23 @@ describe('the adapter on a node:http server, prefix /rstudio', () => {
     assert.equal(echo.headers.host, 'hub.example.org');
   });
 
+  test('the path reaches rserver exactly as sent, repeated slashes and all', async () => {
+    for (const [sent, seen] of [
+      ['/rstudio/a//b?x=//y', '/a//b?x=//y'],
+      ['/rstudio//files/~/a%20b', '//files/~/a%20b'],
+      ['/rstudio/files/http:/x', '/files/http:/x'],
+      ['/rstudio/%C3%A9t%C3%A9?q=%2F', '/%C3%A9t%C3%A9?q=%2F'],
+    ]) {
+      const answer = await fetchText(`${front.origin}${sent}`);
+      assert.equal((JSON.parse(answer.body) as Echo).url, seen, sent);
+    }
+    const post = await fetchText(`${front.origin}/rstudio/a//post`, { method: 'POST', body: 'x' });
+    assert.equal((JSON.parse(post.body) as Echo).url, '/a//post');
+    const ws = await openWebSocket(`ws://127.0.0.1:${front.port}/rstudio/p/1//x`);
+    assert.equal(backend.seen.at(-1)?.url, '/p/1//x');
+    await closeWebSocket(ws);
+  });
+
   test('the bare prefix redirects to prefix/ without reaching rserver', async () => {
     const before = backend.seen.length;
     const get = await fetchText(`${front.origin}/rstudio?x=1`);
