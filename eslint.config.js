@@ -27,4 +27,11 @@ export default tseslint.config(
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // Runnable examples for the docs: plain Node scripts.
+    files: ['docs/examples/**/*.js'],
+    languageOptions: {
+      globals: { Buffer: 'readonly', URL: 'readonly', console: 'readonly', process: 'readonly' },
+    },
+  },
 );
