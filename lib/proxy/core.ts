@@ -20,7 +20,7 @@ export interface AdapterCore {
   readonly live: Set<Exchange>;
   readonly closed: boolean;
   readonly lastActivity: number;
-  touch(): void;
+  readonly touch: () => void;
   report(error: RSessionProxyError, req: IncomingMessage): void;
   /** Starts rserver without waiting; a failure is kept for the next page load to show. */
   startInBackground(req: IncomingMessage): void;
@@ -71,6 +71,9 @@ export function createCore(options: NormalizedOptions): AdapterCore {
     exchange.proxyRes = proxyRes;
     touch();
     prepareResponseHeaders(exchange, proxyRes);
+    // A download that takes longer than the idle timeout is still someone using RStudio.
+    // (http-proxy pipes proxyRes right after this event, before any data can flow.)
+    proxyRes.on('data', touch);
     // rserver went away mid-body: the client must see the connection end, not wait forever.
     proxyRes.once('close', () => {
       if (proxyRes.complete || exchange.gone.signal.aborted) return;

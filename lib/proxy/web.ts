@@ -119,6 +119,8 @@ async function forward(
       onProxyError(core, exchange, res, refuse, answer, error);
     });
   });
+  // So is a long upload; the body is already piped to rserver, this only watches it pass.
+  req.on('data', core.touch);
 }
 
 // Each request's own error callback: nothing reaches http-proxy's 'error' event.
