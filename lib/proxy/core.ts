@@ -37,6 +37,7 @@ export function createCore(options: NormalizedOptions): AdapterCore {
   let lastActivity = Date.now();
   let closed = false;
   let startFailure: RSessionProxyError | undefined;
+  let watchingStart = false;
 
   const touch = () => {
     lastActivity = Date.now();
@@ -130,20 +131,28 @@ export function createCore(options: NormalizedOptions): AdapterCore {
     touch,
     report,
     startInBackground(req) {
-      options.backend.ensureRunning().then(
-        () => {
-          startFailure = undefined;
-        },
-        (cause: unknown) => {
-          const message = cause instanceof Error ? cause.message : String(cause);
-          startFailure = new RSessionProxyError(
-            'EUNAVAILABLE',
-            `RStudio could not be started: ${message}`,
-            { cause },
-          );
-          report(startFailure, req);
-        },
-      );
+      // Every reload of the starting page lands here; one watched start is enough.
+      if (watchingStart) return;
+      watchingStart = true;
+      options.backend
+        .ensureRunning()
+        .finally(() => {
+          watchingStart = false;
+        })
+        .then(
+          () => {
+            startFailure = undefined;
+          },
+          (cause: unknown) => {
+            const message = cause instanceof Error ? cause.message : String(cause);
+            startFailure = new RSessionProxyError(
+              'EUNAVAILABLE',
+              `RStudio could not be started: ${message}`,
+              { cause },
+            );
+            report(startFailure, req);
+          },
+        );
     },
     takeStartFailure() {
       const failure = startFailure;
