@@ -1,4 +1,5 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import {
@@ -114,4 +115,32 @@ export function getClientTarget(req: IncomingMessage): string {
 export function getMountPath(req: IncomingMessage): string | undefined {
   const baseUrl = (req as { baseUrl?: unknown }).baseUrl;
   return typeof baseUrl === 'string' ? baseUrl.replace(/\/+$/, '') : undefined;
+}
+
+// Every request goes to rserver's socket and nowhere else, whatever its request line or Host
+// says. (http-proxy's types want a host and port; Node ignores them when socketPath is set.)
+export function getBackendTarget(socketPath: string) {
+  return { socketPath, host: 'localhost', port: 80 };
+}
+
+// Ends everything an exchange opened; resolves when each of its streams has closed.
+export function destroyExchange(exchange: Exchange): Promise<void>[] {
+  exchange.gone.abort();
+  const streams = [
+    exchange.proxyReq?.socket,
+    exchange.proxySocket,
+    exchange.client,
+    exchange.res?.socket,
+  ].filter((stream): stream is Socket | Duplex => stream != null);
+  exchange.proxyReq?.destroy();
+  exchange.proxyRes?.destroy();
+  exchange.proxySocket?.destroy();
+  exchange.client?.destroy();
+  exchange.res?.destroy();
+  return streams.map(whenClosed);
+}
+
+function whenClosed(stream: Duplex): Promise<void> {
+  if (stream.closed) return Promise.resolve();
+  return new Promise((resolve) => stream.once('close', () => resolve()));
 }

@@ -1,9 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { isAuthorized } from './authorize.js';
-import { getBackendTarget, type AdapterCore } from './core.js';
+import type { AdapterCore } from './core.js';
 import {
   createExchange,
+  getBackendTarget,
   getClientTarget,
   getMountPath,
   isGone,

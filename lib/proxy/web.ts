@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isAuthorized } from './authorize.js';
-import { destroyExchange, getBackendTarget, type AdapterCore } from './core.js';
+import type { AdapterCore } from './core.js';
 import {
   createExchange,
+  destroyExchange,
+  getBackendTarget,
   getClientTarget,
   getMountPath,
   isGone,
