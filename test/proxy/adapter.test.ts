@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { RSessionProxyError } from '../../lib/index.js';
+import { createProxyAdapter, type ProxyAdapter, type RSessionProxyError } from '../../lib/index.js';
 import { closeFront, startFront, type Front } from '../helpers/front.js';
 import { fetchText } from '../helpers/fetch-text.js';
 import { waitUntil } from '../helpers/processes.js';
@@ -331,3 +332,88 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+describe('other ways to embed it', () => {
+  const dir = makeTempDir('rsp-embed-');
+  let backend: TinyBackend;
+  before(async () => {
+    backend = await startTinyBackend(dir);
+  });
+  after(() => backend.close());
+
+  // Mounts `handler` at `mount` the way Express's app.use(mount, handler) does: req.url loses
+  // the mount path, req.originalUrl and req.baseUrl keep it; unmatched requests fall through.
+  async function serveMounted(mount: string, handler: ProxyAdapter['middleware']) {
+    const server = createServer((req, res) => {
+      const url = req.url ?? '/';
+      const fallThrough = () => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('next() was called');
+      };
+      if (url !== mount && !url.startsWith(`${mount}/`) && !url.startsWith(`${mount}?`)) {
+        fallThrough();
+        return;
+      }
+      Object.assign(req, { originalUrl: url, baseUrl: mount, url: url.slice(mount.length) || '/' });
+      handler(req, res, fallThrough);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    after(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  test('middleware under an Express-style mount: the mount path is the prefix', async () => {
+    const adapter = createProxyAdapter({ backend: backend.socketPath });
+    after(() => adapter.close());
+    const origin = await serveMounted('/user/alice/rstudio', adapter.middleware);
+    const echo = JSON.parse((await fetchText(`${origin}/user/alice/rstudio/echo?x`)).body) as Echo;
+    assert.equal(echo.url, '/echo?x');
+    assert.equal(echo.headers['x-rstudio-root-path'], '/user/alice/rstudio');
+    const bare = await fetchText(`${origin}/user/alice/rstudio`);
+    assert.equal(bare.headers.location, '/user/alice/rstudio/');
+    const redirect = await fetchText(
+      `${origin}/user/alice/rstudio/redirect?to=${encodeURIComponent('http://localhost/x')}`,
+    );
+    assert.equal(redirect.headers.location, `${origin}/user/alice/rstudio/x`);
+  });
+
+  test('middleware with its own prefix passes other requests to next()', async () => {
+    const adapter = createProxyAdapter({ backend: backend.socketPath, prefix: '/rstudio' });
+    after(() => adapter.close());
+    const origin = await serveMounted('/other', adapter.middleware);
+    assert.equal((await fetchText(`${origin}/other/echo`)).body, 'next() was called');
+  });
+
+  test('attach with a prefix of its own, then detach', async () => {
+    const errors: string[] = [];
+    const adapter = createProxyAdapter({
+      backend: join(dir, 'missing.sock'),
+      prefix: '/a',
+      onError: (error) => {
+        errors.push(error.code);
+        throw new Error('a broken logger');
+      },
+    });
+    after(() => adapter.close());
+    const server = createServer();
+    const detach = adapter.attach(server, { prefix: '/b/' });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    after(() => server.close());
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    assert.equal((await fetchText(`${origin}/a/x`)).status, 404);
+    assert.equal(
+      (await fetchText(`${origin}/b/x`)).status,
+      502,
+      'a throwing onError changes nothing',
+    );
+    assert.deepEqual(errors, ['EBACKEND']);
+    detach();
+    assert.equal(server.listenerCount('request'), 0);
+    assert.equal(server.listenerCount('upgrade'), 0);
+  });
+});

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { RSessionProxyError } from '../../lib/index.js';
 import { FakeBackend } from '../helpers/fake-backend.js';
 import { closeFront, startFront } from '../helpers/front.js';
 import { fetchText } from '../helpers/fetch-text.js';
+import { waitUntil } from '../helpers/processes.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { startTinyBackend, type TinyBackend } from '../helpers/tiny-backend.js';
 import { closeWebSocket, nextMessage, openWebSocket } from '../helpers/ws-client.js';
@@ -157,6 +159,36 @@ describe('with a supervised backend that starts on demand', () => {
     const page = await fetchText(`${front.origin}/rstudio/reset`, { headers: { accept: HTML } });
     assert.equal(page.status, 503);
     assert.match(page.body, /Starting RStudio…/);
+  });
+
+  test('clients that leave while rserver starts are not carried to it', async () => {
+    const { backend, front } = await setUp();
+    const seen = tiny.seen.length;
+    const req = request(`${front.origin}/rstudio/echo`, { agent: false });
+    req.on('error', () => undefined);
+    req.end();
+    const upgrade = request(`${front.origin}/rstudio/p/1/`, {
+      agent: false,
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        'sec-websocket-version': '13',
+      },
+    });
+    upgrade.on('error', () => undefined);
+    upgrade.end();
+    await waitUntil(() => backend.signals.length === 2, 5000, 'both to wait for the start');
+    req.destroy();
+    upgrade.destroy();
+    await waitUntil(
+      () => backend.signals.every((signal) => signal?.aborted === true),
+      5000,
+      'both waits to be abandoned',
+    );
+    backend.ready();
+    assert.equal((await fetchText(`${front.origin}/rstudio/echo`)).status, 200);
+    assert.equal(tiny.seen.length, seen + 1, 'only the last request reached rserver');
   });
 
   test('close() answers nothing more and ends requests still waiting for a start', async () => {
