@@ -1,7 +1,19 @@
 // Every failure the library reports is one RSessionProxyError with a `code` from this closed
 // union; docs/errors.md lists each code, what it means and what to do.
 export type ErrorCode =
-  'EINVALIDOPTION' | 'ENOTPRIVATE' | 'EPATHTOOLONG' | 'ELOCKED' | 'ECOMPROMISED' | 'ESOCKETPATH';
+  | 'EINVALIDOPTION'
+  | 'ENOTPRIVATE'
+  | 'EPATHTOOLONG'
+  | 'ELOCKED'
+  | 'ECOMPROMISED'
+  | 'ERSERVERNOTFOUND'
+  | 'ERSERVERPROBE'
+  | 'ERSERVERTOOOLD'
+  | 'ERSERVEREXITED'
+  | 'ERSERVERTIMEOUT'
+  | 'ERSERVERCRASHED'
+  | 'EABORTED'
+  | 'ECLOSED';
 
 export interface ErrorFields {
   /** The file or directory the error is about. */
@@ -12,6 +24,11 @@ export interface ErrorFields {
   hint?: string;
   /** The process the error is about: a lock's holder, an rserver. */
   pid?: number;
+  /** How rserver ended, when it did. */
+  exitCode?: number | null;
+  signal?: string | null;
+  /** The last lines rserver wrote to stderr. */
+  stderr?: readonly string[];
 }
 
 export class RSessionProxyError extends Error {
@@ -20,6 +37,9 @@ export class RSessionProxyError extends Error {
   readonly path: string | undefined;
   readonly hint: string | undefined;
   readonly pid: number | undefined;
+  readonly exitCode: number | null | undefined;
+  readonly signal: string | null | undefined;
+  readonly stderr: readonly string[] | undefined;
 
   constructor(code: ErrorCode, message: string, fields: ErrorFields = {}) {
     super(fields.hint ? `${message}\n${fields.hint}` : message, { cause: fields.cause });
@@ -27,6 +47,9 @@ export class RSessionProxyError extends Error {
     this.path = fields.path;
     this.hint = fields.hint;
     this.pid = fields.pid;
+    this.exitCode = fields.exitCode;
+    this.signal = fields.signal;
+    this.stderr = fields.stderr;
   }
 }
 
