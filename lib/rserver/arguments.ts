@@ -36,7 +36,10 @@ export const MANAGED_OPTIONS = [
 
 // The rserver command line for a user-mode launch on a private socket, as jupyter-rsession-proxy
 // builds it plus what it misses; optional flags only when this rserver's --help lists them.
-export function buildRServerArgs(input: RServerArgsInput, supported: ReadonlySet<string>): string[] {
+export function buildRServerArgs(
+  input: RServerArgsInput,
+  supported: ReadonlySet<string>,
+): string[] {
   if (!supported.has('www-socket')) {
     throw new RSessionProxyError(
       'ERSERVERTOOOLD',
@@ -46,11 +49,7 @@ export function buildRServerArgs(input: RServerArgsInput, supported: ReadonlySet
       },
     );
   }
-  const args = [
-    `--www-socket=${input.socketPath}`,
-    '--auth-none=1',
-    `--server-user=${input.user}`,
-  ];
+  const args = [`--www-socket=${input.socketPath}`, '--auth-none=1', `--server-user=${input.user}`];
   const optional: [string, string | number | undefined][] = [
     ['server-daemonize', 0],
     ['www-verify-user-agent', 0],

@@ -6,7 +6,11 @@ import { acquireLock, type InstanceLock } from '../lock.js';
 import type { RSessionProxyError } from '../errors.js';
 import { ensurePrivateDir } from '../private-dir.js';
 import { resolveRuntimeBase, validateInstanceName, type RuntimeBase } from '../runtime-dir.js';
-import { assertDataDirSocketLength, assertSocketPathLength, removeStaleSocket } from '../socket-path.js';
+import {
+  assertDataDirSocketLength,
+  assertSocketPathLength,
+  removeStaleSocket,
+} from '../socket-path.js';
 import { ensureInstanceStateDir, getInstanceStateDir } from '../state-dir.js';
 import { isErrnoException } from '../errno.js';
 import type { NormalizedLaunchOptions } from './options.js';

@@ -16,7 +16,9 @@ export async function launchRServer(
   options: LaunchOptions & { signal?: AbortSignal | undefined } = {},
 ): Promise<RServer> {
   const normalized = normalizeLaunchOptions(options);
-  const probe = await probeRServer(findRServer({ rserver: normalized.rserver, env: normalized.env }));
+  const probe = await probeRServer(
+    findRServer({ rserver: normalized.rserver, env: normalized.env }),
+  );
   options.signal?.throwIfAborted();
   const instance = await openInstance(normalized);
   let rserver: RServerProcess;
@@ -26,7 +28,7 @@ export async function launchRServer(
       layout: instance.layout,
       probe,
       signal: options.signal,
-      afterStop: instance.close,
+      afterStop: () => instance.close(),
     });
   } catch (error) {
     await instance.close();

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { RSessionProxyError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { hasControlCharacters } from '../validate.js';
 import { MANAGED_OPTIONS } from './arguments.js';
 
 export interface LaunchOptions {
@@ -58,12 +59,14 @@ function invalid(name: string, expected: string, value: unknown): RSessionProxyE
   );
 }
 
-const UNSAFE_TEXT = /[\0-\x1f\x7f]/;
-
 // The root path rserver builds URLs and cookie paths from: a leading and a trailing slash.
 export function normalizeRootPath(value: string): string {
   const path = `/${value.replace(/^\/+|\/+$/g, '')}/`.replace(/^\/\/$/, '/');
-  if (UNSAFE_TEXT.test(value) || /[\s?#%\\]/.test(value) || path.split('/').some((s) => s === '..' || s === '.')) {
+  if (
+    hasControlCharacters(value) ||
+    /[\s?#%\\]/.test(value) ||
+    path.split('/').some((s) => s === '..' || s === '.')
+  ) {
     throw invalid('rootPath', 'a URL path such as /rstudio/', value);
   }
   return path;
@@ -71,17 +74,25 @@ export function normalizeRootPath(value: string): string {
 
 function validatePath(name: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  if (value.trim() === '' || UNSAFE_TEXT.test(value)) throw invalid(name, 'a file path', value);
+  if (value.trim() === '' || hasControlCharacters(value)) throw invalid(name, 'a file path', value);
   return value;
 }
 
 function validateFrameOrigin(value: string): string {
   if (['none', 'same', 'any'].includes(value)) return value;
   if (/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(value)) return value;
-  throw invalid('frameOrigin', '"none", "same", "any" or an origin such as https://hub.example.org', value);
+  throw invalid(
+    'frameOrigin',
+    '"none", "same", "any" or an origin such as https://hub.example.org',
+    value,
+  );
 }
 
-function validatePositiveInteger(name: string, value: number | undefined, max: number): number | undefined {
+function validatePositiveInteger(
+  name: string,
+  value: number | undefined,
+  max: number,
+): number | undefined {
   if (value === undefined) return undefined;
   if (!Number.isInteger(value) || value < 1 || value > max) {
     throw invalid(name, `an integer from 1 to ${max}`, value);
@@ -90,7 +101,8 @@ function validatePositiveInteger(name: string, value: number | undefined, max: n
 }
 
 function validateDuration(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw invalid(name, 'a positive number of milliseconds', value);
+  if (!Number.isFinite(value) || value <= 0)
+    throw invalid(name, 'a positive number of milliseconds', value);
   return value;
 }
 
@@ -102,7 +114,9 @@ function validateExtraArgs(args: readonly string[]): readonly string[] {
       throw new RSessionProxyError(
         'EINVALIDOPTION',
         `The extra rserver argument ${arg} would override --${name}, which rsession-proxy sets itself to keep RStudio private.`,
-        { hint: 'Remove it; use the corresponding rsession-proxy option where there is one (--socket, --root-path).' },
+        {
+          hint: 'Remove it; use the corresponding rsession-proxy option where there is one (--socket, --root-path).',
+        },
       );
     }
   }
@@ -116,7 +130,10 @@ function numberFromEnv(env: NodeJS.ProcessEnv, name: string, scale = 1): number 
   if (raw === undefined || raw === '') return undefined;
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0) {
-    throw new RSessionProxyError('EINVALIDOPTION', `Expected ${name} to be a positive number, got ${JSON.stringify(raw)}.`);
+    throw new RSessionProxyError(
+      'EINVALIDOPTION',
+      `Expected ${name} to be a positive number, got ${JSON.stringify(raw)}.`,
+    );
   }
   return value * scale;
 }
@@ -139,7 +156,10 @@ export function normalizeLaunchOptions(options: LaunchOptions = {}): NormalizedL
       options.frameOrigin ?? (env.JUPYTER_RSESSION_PROXY_WWW_FRAME_ORIGIN || 'same'),
     ),
     threadPoolSize: validatePositiveInteger('threadPoolSize', threadPoolSize, 1024),
-    timeout: validateDuration('timeout', options.timeout ?? numberFromEnv(env, 'RSERVER_TIMEOUT', 1000) ?? 30_000),
+    timeout: validateDuration(
+      'timeout',
+      options.timeout ?? numberFromEnv(env, 'RSERVER_TIMEOUT', 1000) ?? 30_000,
+    ),
     stopTimeout: validateDuration('stopTimeout', options.stopTimeout ?? 5000),
     extraArgs: validateExtraArgs(options.extraArgs ?? []),
     env,

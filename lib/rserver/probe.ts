@@ -44,7 +44,7 @@ async function runProbe(path: string): Promise<RServerProbe> {
     throw new RSessionProxyError(
       'ERSERVERPROBE',
       `${path} --help did not list any options (${help.timedOut ? 'timed out' : `exit code ${help.exitCode ?? help.signal}`})${output ? `: ${output}` : ''}.`,
-      { path, hint: 'Check that this file is RStudio Server\'s rserver and that it runs.' },
+      { path, hint: "Check that this file is RStudio Server's rserver and that it runs." },
     );
   }
   const versionLine = version.exitCode === 0 ? version.stdout.trim().split('\n')[0] : undefined;

@@ -62,14 +62,19 @@ export function findMarkedProcesses(
   const uid = process.getuid?.() ?? -1;
   const ancestors = getAncestors(process.pid, processes);
   return processes.filter(
-    (entry) => entry.uid === uid && !ancestors.has(entry.pid) && hasEnvironment(entry.pid, name, value),
+    (entry) =>
+      entry.uid === uid && !ancestors.has(entry.pid) && hasEnvironment(entry.pid, name, value),
   );
 }
 
 function getAncestors(pid: number, processes: readonly ProcessEntry[]): Set<number> {
   const byPid = new Map(processes.map((entry) => [entry.pid, entry]));
   const ancestors = new Set<number>();
-  for (let current = byPid.get(pid); current && !ancestors.has(current.pid); current = byPid.get(current.ppid)) {
+  for (
+    let current = byPid.get(pid);
+    current && !ancestors.has(current.pid);
+    current = byPid.get(current.ppid)
+  ) {
     ancestors.add(current.pid);
   }
   return ancestors;
@@ -90,7 +95,10 @@ function signal(entry: ProcStat, name: NodeJS.Signals): void {
 
 // Ends each process: SIGTERM, then SIGKILL for those still there after `grace` ms; resolves
 // once all are gone (or `grace` more ms after SIGKILL, for the unkillable).
-export async function terminateProcesses(entries: readonly ProcStat[], grace: number): Promise<ProcStat[]> {
+export async function terminateProcesses(
+  entries: readonly ProcStat[],
+  grace: number,
+): Promise<ProcStat[]> {
   const pending = () => entries.filter(isSameProcess);
   for (const entry of pending()) signal(entry, 'SIGTERM');
   if (await waitUntilGone(pending, grace)) return [];

@@ -33,11 +33,15 @@ export interface WaitForHttpOptions {
 
 // Polls the socket with backoff (25 ms doubling to 500 ms) until rserver answers HTTP: readiness
 // is decided by connecting, never by reading logs or sleeping a fixed time.
-export async function waitForHttp(socketPath: string, options: WaitForHttpOptions): Promise<boolean> {
+export async function waitForHttp(
+  socketPath: string,
+  options: WaitForHttpOptions,
+): Promise<boolean> {
   const deadline = Date.now() + options.timeout;
   for (let wait = 25; ; wait = Math.min(wait * 2, 500)) {
     if (options.signal?.aborted) return false;
-    if (await probeHttp(socketPath, Math.max(1, Math.min(2000, deadline - Date.now())))) return true;
+    if (await probeHttp(socketPath, Math.max(1, Math.min(2000, deadline - Date.now()))))
+      return true;
     const left = deadline - Date.now();
     if (left <= 0) return false;
     try {

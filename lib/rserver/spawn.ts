@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { RSessionProxyError } from '../errors.js';
 import { getRServerLineLevel } from '../logger.js';
@@ -67,10 +66,16 @@ function describeExit(code: number | null, signal: string | null): string {
   return signal ? `signal ${signal}` : `code ${code ?? 'unknown'}`;
 }
 
-function withTail(message: string, tail: readonly string[]): { message: string; hint: string | undefined } {
+function withTail(
+  message: string,
+  tail: readonly string[],
+): { message: string; hint: string | undefined } {
   const known = explainRServerFailure(tail);
   const last = known?.line ?? tail.findLast((line) => line.trim() !== '');
-  return { message: last ? `${message}: ${last}` : `${message} (it printed nothing)`, hint: known?.hint };
+  return {
+    message: last ? `${message}: ${last}` : `${message} (it printed nothing)`,
+    hint: known?.hint,
+  };
 }
 
 // Starts rserver on the instance's socket and resolves once it answers HTTP there. Rejects
@@ -95,10 +100,17 @@ export async function startRServer(input: StartRServerInput): Promise<RServerPro
     probe.options,
   );
   const env = buildRServerEnv(options.env, { user, marker: layout.lockTarget });
-  const [file = probe.path, ...prefixArgs] = [...getSetprivPrefix(options.env), probe.path];
+  const [file, ...prefixArgs] = [...getSetprivPrefix(options.env), probe.path] as [
+    string,
+    ...string[],
+  ];
   const log = options.logger;
   await stopLeftovers(layout.lockTarget, options);
-  log?.({ level: 'debug', source: 'rsession-proxy', message: `starting ${probe.path} ${args.join(' ')}` });
+  log?.({
+    level: 'debug',
+    source: 'rsession-proxy',
+    message: `starting ${probe.path} ${args.join(' ')}`,
+  });
 
   const child = execa(file, [...prefixArgs, ...args], {
     env,
@@ -111,10 +123,14 @@ export async function startRServer(input: StartRServerInput): Promise<RServerPro
   });
   if (child.pid === undefined) {
     const result = await child;
-    throw new RSessionProxyError('ERSERVEREXITED', `rserver could not be started: ${result.message}`, {
-      path: probe.path,
-      cause: result.cause,
-    });
+    throw new RSessionProxyError(
+      'ERSERVEREXITED',
+      `rserver could not be started: ${result.message}`,
+      {
+        path: probe.path,
+        cause: result.cause,
+      },
+    );
   }
   return new RunningRServer(child, child.pid, input, log).waitUntilReady();
 }
@@ -157,7 +173,7 @@ class RunningRServer extends EventEmitter implements RServerProcess {
     this.rootPath = input.options.rootPath;
     for (const stream of [child.stdout, child.stderr]) {
       if (!stream) continue;
-      createInterface({ input: stream as Readable }).on('line', (line) => {
+      createInterface({ input: stream }).on('line', (line) => {
         this.#tail.push(line);
         log?.({ level: getRServerLineLevel(line), source: 'rserver', message: line });
       });
@@ -189,8 +205,17 @@ class RunningRServer extends EventEmitter implements RServerProcess {
   #crashError(): RSessionProxyError {
     const { code, signal } = this.#exitStatus ?? { code: null, signal: null };
     const tail = this.#tail.lines;
-    const { message, hint } = withTail(`rserver (pid ${this.pid}) exited with ${describeExit(code, signal)} while running`, tail);
-    return new RSessionProxyError('ERSERVERCRASHED', message, { pid: this.pid, exitCode: code, signal, stderr: tail, ...(hint && { hint }) });
+    const { message, hint } = withTail(
+      `rserver (pid ${this.pid}) exited with ${describeExit(code, signal)} while running`,
+      tail,
+    );
+    return new RSessionProxyError('ERSERVERCRASHED', message, {
+      pid: this.pid,
+      exitCode: code,
+      signal,
+      stderr: tail,
+      ...(hint && { hint }),
+    });
   }
 
   async waitUntilReady(): Promise<this> {
@@ -198,7 +223,10 @@ class RunningRServer extends EventEmitter implements RServerProcess {
     const exited = new AbortController();
     void this.exited.then(() => exited.abort());
     const signals = [exited.signal, ...(this.#input.signal ? [this.#input.signal] : [])];
-    const ready = await waitForHttp(this.socketPath, { timeout: options.timeout, signal: AbortSignal.any(signals) });
+    const ready = await waitForHttp(this.socketPath, {
+      timeout: options.timeout,
+      signal: AbortSignal.any(signals),
+    });
     if (ready && this.#exitStatus === undefined) {
       this.#ready = true;
       return this;
@@ -206,22 +234,33 @@ class RunningRServer extends EventEmitter implements RServerProcess {
     const tail = () => this.#tail.lines;
     if (this.#exitStatus === undefined && this.#input.signal?.aborted) {
       await this.stop();
-      throw new RSessionProxyError('EABORTED', 'The start of rserver was cancelled.', { pid: this.pid, cause: this.#input.signal.reason });
+      throw new RSessionProxyError('EABORTED', 'The start of rserver was cancelled.', {
+        pid: this.pid,
+        cause: this.#input.signal.reason,
+      });
     }
     if (this.#exitStatus === undefined) {
       await this.stop();
       const seconds = Math.round(options.timeout / 100) / 10;
-      const { message, hint } = withTail(`rserver (pid ${this.pid}) did not answer on ${this.socketPath} within ${seconds} s`, tail());
+      const { message, hint } = withTail(
+        `rserver (pid ${this.pid}) did not answer on ${this.socketPath} within ${seconds} s`,
+        tail(),
+      );
       throw new RSessionProxyError('ERSERVERTIMEOUT', message, {
         pid: this.pid,
         stderr: tail(),
-        hint: hint ?? 'Start-up can take long on a busy host: raise --timeout (RSERVER_TIMEOUT, in seconds).',
+        hint:
+          hint ??
+          'Start-up can take long on a busy host: raise --timeout (RSERVER_TIMEOUT, in seconds).',
       });
     }
     const { code, signal } = this.#exitStatus;
     await this.exited;
     await this.stop();
-    const { message, hint } = withTail(`rserver exited with ${describeExit(code, signal)} before it was ready`, tail());
+    const { message, hint } = withTail(
+      `rserver exited with ${describeExit(code, signal)} before it was ready`,
+      tail(),
+    );
     throw new RSessionProxyError('ERSERVEREXITED', message, {
       pid: this.pid,
       exitCode: code,

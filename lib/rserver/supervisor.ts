@@ -3,8 +3,18 @@ import { lstat } from 'node:fs/promises';
 import type { Backend, BackendState } from '../backend.js';
 import { RSessionProxyError, isRSessionProxyError } from '../errors.js';
 import { findRServer } from './find.js';
-import { cleanSockets, openInstance, resolveInstanceLayout, type InstanceLayout, type OpenInstance } from './instance.js';
-import { normalizeLaunchOptions, type LaunchOptions, type NormalizedLaunchOptions } from './options.js';
+import {
+  cleanSockets,
+  openInstance,
+  resolveInstanceLayout,
+  type InstanceLayout,
+  type OpenInstance,
+} from './instance.js';
+import {
+  normalizeLaunchOptions,
+  type LaunchOptions,
+  type NormalizedLaunchOptions,
+} from './options.js';
 import { probeRServer } from './probe.js';
 import { startRServer, type RServerExit, type RServerProcess } from './spawn.js';
 
@@ -83,7 +93,9 @@ export class Supervisor extends EventEmitter implements Backend {
     this.emit('state', state);
   }
 
-  async ensureRunning(options: { signal?: AbortSignal | undefined } = {}): Promise<{ socketPath: string }> {
+  async ensureRunning(
+    options: { signal?: AbortSignal | undefined } = {},
+  ): Promise<{ socketPath: string }> {
     if (this.#closed) throw new RSessionProxyError('ECLOSED', 'The supervisor was closed.');
     if (this.#rserver && this.#state === 'running') return { socketPath: this.#rserver.socketPath };
     this.#starting ??= this.#start().finally(() => (this.#starting = undefined));
@@ -97,7 +109,9 @@ export class Supervisor extends EventEmitter implements Backend {
     const abort = new AbortController();
     this.#startAbort = abort;
     try {
-      const probe = await probeRServer(findRServer({ rserver: this.#options.rserver, env: this.#options.env }));
+      const probe = await probeRServer(
+        findRServer({ rserver: this.#options.rserver, env: this.#options.env }),
+      );
       this.#instance ??= await openInstance(this.#options, (error) => this.#lose(error));
       abort.signal.throwIfAborted();
       this.#starts++;
@@ -118,7 +132,10 @@ export class Supervisor extends EventEmitter implements Backend {
       return rserver;
     } catch (error) {
       this.#lastError = isRSessionProxyError(error, 'EABORTED')
-        ? new RSessionProxyError('ECLOSED', 'The supervisor was stopped while rserver was starting.')
+        ? new RSessionProxyError(
+            'ECLOSED',
+            'The supervisor was stopped while rserver was starting.',
+          )
         : (error as Error);
       this.#setState('stopped');
       throw this.#lastError;
@@ -171,9 +188,14 @@ export class Supervisor extends EventEmitter implements Backend {
       try {
         await lstat(path);
       } catch {
-        if (this.#state !== 'running') return;
+        // The state may have changed while lstat ran.
+        if ((this.#state as BackendState) !== 'running') return;
         this.#lose(
-          new RSessionProxyError('ERSERVERCRASHED', `The ${what} ${path} disappeared while rserver was running (a temporary-file cleaner?); rserver was stopped and will be started again.`, { path }),
+          new RSessionProxyError(
+            'ERSERVERCRASHED',
+            `The ${what} ${path} disappeared while rserver was running (a temporary-file cleaner?); rserver was stopped and will be started again.`,
+            { path },
+          ),
         );
         return;
       }
@@ -219,7 +241,11 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
   if (!signal) return promise;
   return new Promise((resolve, reject) => {
     const onAbort = () =>
-      reject(new RSessionProxyError('EABORTED', 'Waiting for rserver was cancelled.', { cause: signal.reason }));
+      reject(
+        new RSessionProxyError('EABORTED', 'Waiting for rserver was cancelled.', {
+          cause: signal.reason,
+        }),
+      );
     if (signal.aborted) {
       onAbort();
       return;

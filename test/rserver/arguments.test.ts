@@ -11,8 +11,12 @@ import {
 // Excerpts in the format of rserver's --help (Boost.program_options, descriptions at col 40).
 const line = (option: string, rest = 'arg') => `  --${option} ${rest}`.padEnd(40) + 'Description.';
 const help = (...options: string[]) =>
-  ['server:', ...options.map((o) => line(o)), '', '  --help                                print help'].join('\n') +
-  '\n                                        --continuation-not-an-option\n';
+  [
+    'server:',
+    ...options.map((o) => line(o)),
+    '',
+    '  --help                                print help',
+  ].join('\n') + '\n                                        --continuation-not-an-option\n';
 
 const FULL_2024_12 = help(
   'server-user',
@@ -109,9 +113,18 @@ describe('buildRServerArgs', () => {
       name: 'a build whose --help lacks the optional flags gets only what it lists',
       help: MINIMAL_2024_12,
       input: { r: '/usr/bin/R', threadPoolSize: 2, extraArgs: ['--x=1'] },
-      expected: [`--www-socket=${input.socketPath}`, '--auth-none=1', '--server-user=alice', '--x=1'],
+      expected: [
+        `--www-socket=${input.socketPath}`,
+        '--auth-none=1',
+        '--server-user=alice',
+        '--x=1',
+      ],
     },
-    { name: 'a release older than 2024.12.0 is refused', help: OLD_2023_12, code: 'ERSERVERTOOOLD' },
+    {
+      name: 'a release older than 2024.12.0 is refused',
+      help: OLD_2023_12,
+      code: 'ERSERVERTOOOLD',
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {

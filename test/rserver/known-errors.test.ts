@@ -25,8 +25,16 @@ const cases: [string, string, RegExp][] = [
     `${at} Unable to determine real path of R script /usr/bin/R (system error 2 (No such file or directory))`,
     /--r/,
   ],
-  ["unrecognised-option", "unrecognised option '--www-socket' on command line", /does not know --www-socket/],
-  ['missing-argument', "the required argument for option '--auth-none' is missing", /--auth-none=1/],
+  [
+    'unrecognised-option',
+    "unrecognised option '--www-socket' on command line",
+    /does not know --www-socket/,
+  ],
+  [
+    'missing-argument',
+    "the required argument for option '--auth-none' is missing",
+    /--auth-none=1/,
+  ],
   ['config-file', 'Unable to open config file: /etc/x.conf', /\/etc\/x\.conf/],
   ['same-site', `${at} Invalid SameSite option: strict`, /none.*lax/],
 ];

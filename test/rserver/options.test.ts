@@ -12,7 +12,8 @@ describe('normalizeRootPath', () => {
     ['//a//', '/a/'],
   ];
   for (const [input, expected] of cases) {
-    test(`${JSON.stringify(input)} → ${expected}`, () => assert.equal(normalizeRootPath(input), expected));
+    test(`${JSON.stringify(input)} → ${expected}`, () =>
+      assert.equal(normalizeRootPath(input), expected));
   }
   for (const bad of ['/a/../b/', '/a b/', '/a?x', '/a#x', '/a\n', '/a%2e%2e/', '\0']) {
     test(`refuses ${JSON.stringify(bad)}`, () =>
@@ -63,7 +64,11 @@ describe('normalizeLaunchOptions', () => {
     ['frame origin with a path', { frameOrigin: 'https://a.org/x', env: {} }, /`frameOrigin`/],
     ['empty rserver path', { rserver: '', env: {} }, /`rserver`/],
     ['socket path with a newline', { socketPath: '/tmp/a\nb', env: {} }, /`socketPath`/],
-    ['extra arg overriding the socket', { extraArgs: ['--www-socket=/tmp/x'], env: {} }, /--www-socket/],
+    [
+      'extra arg overriding the socket',
+      { extraArgs: ['--www-socket=/tmp/x'], env: {} },
+      /--www-socket/,
+    ],
     ['extra arg overriding the port', { extraArgs: ['--www-port', '80'], env: {} }, /--www-port/],
     ['extra arg overriding auth', { extraArgs: ['--auth-none=0'], env: {} }, /--auth-none/],
   ];

@@ -14,16 +14,26 @@ const entry = (pid: number, ppid: number): ProcessEntry => ({
 });
 
 test('getDescendants walks the whole tree below a pid, and nothing else', () => {
-  const processes = [entry(1, 0), entry(10, 1), entry(11, 10), entry(12, 10), entry(13, 12), entry(20, 1)];
+  const processes = [
+    entry(1, 0),
+    entry(10, 1),
+    entry(11, 10),
+    entry(12, 10),
+    entry(13, 12),
+    entry(20, 1),
+  ];
   assert.deepEqual(
-    getDescendants(10, processes).map((p) => p.pid).sort(),
+    getDescendants(10, processes)
+      .map((p) => p.pid)
+      .sort(),
     [11, 12, 13],
   );
   assert.deepEqual(getDescendants(13, processes), []);
 });
 
 test('parseProcStat reads fields after a command name with spaces and parentheses', () => {
-  const text = '4242 (rs (a) b) S 1 4242 4242 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654 1000 100';
+  const text =
+    '4242 (rs (a) b) S 1 4242 4242 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654 1000 100';
   assert.deepEqual(parseProcStat(text), {
     pid: 4242,
     state: 'S',
