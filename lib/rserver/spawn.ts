@@ -100,10 +100,7 @@ export async function startRServer(input: StartRServerInput): Promise<RServerPro
     probe.options,
   );
   const env = buildRServerEnv(options.env, { user, marker: layout.lockTarget });
-  const [file, ...prefixArgs] = [...getSetprivPrefix(options.env), probe.path] as [
-    string,
-    ...string[],
-  ];
+  const [setpriv, ...setprivArgs] = getSetprivPrefix(options.env);
   const log = options.logger;
   await stopLeftovers(layout.lockTarget, options);
   log?.({
@@ -112,15 +109,19 @@ export async function startRServer(input: StartRServerInput): Promise<RServerPro
     message: `starting ${probe.path} ${args.join(' ')}`,
   });
 
-  const child = execa(file, [...prefixArgs, ...args], {
-    env,
-    extendEnv: false,
-    detached: true,
-    cleanup: false,
-    stdin: 'ignore',
-    buffer: false,
-    reject: false,
-  });
+  const child = execa(
+    setpriv ?? probe.path,
+    setpriv ? [...setprivArgs, probe.path, ...args] : args,
+    {
+      env,
+      extendEnv: false,
+      detached: true,
+      cleanup: false,
+      stdin: 'ignore',
+      buffer: false,
+      reject: false,
+    },
+  );
   if (child.pid === undefined) {
     const result = await child;
     throw new RSessionProxyError(
