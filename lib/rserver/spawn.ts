@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
-import { execa } from 'execa';
+import { execa, execaSync } from 'execa';
 import { RSessionProxyError } from '../errors.js';
 import { getRServerLineLevel } from '../logger.js';
 import { getCurrentUser } from '../users.js';
@@ -50,11 +50,21 @@ export interface StartRServerInput {
   afterStop?: (() => Promise<void>) | undefined;
 }
 
-// Where util-linux's setpriv can set a parent-death signal, rserver is started through it, so
-// that rserver gets SIGTERM even when the supervisor is SIGKILLed.
+let setprivSupport: Map<string, boolean> | undefined;
+
+// Where util-linux's setpriv can set a parent-death signal (2.33 and later), rserver is started
+// through it, so that rserver gets SIGTERM even when the supervisor is SIGKILLed.
 function getSetprivPrefix(env: NodeJS.ProcessEnv): string[] {
   const setpriv = findOnPath('setpriv', env) ?? findOnPath('setpriv', { PATH: '/usr/bin:/bin' });
-  return setpriv ? [setpriv, '--pdeathsig', 'TERM', '--'] : [];
+  if (!setpriv) return [];
+  setprivSupport ??= new Map();
+  let supported = setprivSupport.get(setpriv);
+  if (supported === undefined) {
+    const help = execaSync(setpriv, ['--help'], { reject: false, timeout: 5000, all: true });
+    supported = help.all.includes('--pdeathsig');
+    setprivSupport.set(setpriv, supported);
+  }
+  return supported ? [setpriv, '--pdeathsig', 'TERM', '--'] : [];
 }
 
 function findR(options: NormalizedLaunchOptions): string | undefined {
