@@ -1,7 +1,7 @@
 import { RSessionProxyError } from '../errors.js';
 
 /** The environment variable that marks rserver and everything it starts as this instance's. */
-export const INSTANCE_MARKER = 'RSESSION_PROXY_INSTANCE';
+export const INSTANCE_MARKER = 'RSESSION_PROXY_MARKER';
 
 export interface RServerArgsInput {
   socketPath: string;
