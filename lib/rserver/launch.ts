@@ -2,7 +2,7 @@ import { findRServer } from './find.js';
 import { openInstance, type InstanceLayout } from './instance.js';
 import { normalizeLaunchOptions, type LaunchOptions } from './options.js';
 import { probeRServer } from './probe.js';
-import { startRServer, type RServerProcess } from './spawn.js';
+import { startRServer, throwIfAborted, type RServerProcess } from './spawn.js';
 
 export interface RServer extends RServerProcess {
   /** The instance's paths: its private directory, socket, data directory… */
@@ -19,7 +19,7 @@ export async function launchRServer(
   const probe = await probeRServer(
     findRServer({ rserver: normalized.rserver, env: normalized.env }),
   );
-  options.signal?.throwIfAborted();
+  throwIfAborted(options.signal);
   const instance = await openInstance(normalized);
   let rserver: RServerProcess;
   try {

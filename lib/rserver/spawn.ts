@@ -88,6 +88,15 @@ function withTail(
   };
 }
 
+// Cancelling a start is reported like every other failure: one error class, its own code.
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new RSessionProxyError('EABORTED', 'The start of rserver was cancelled.', {
+      cause: signal.reason,
+    });
+  }
+}
+
 // Starts rserver on the instance's socket and resolves once it answers HTTP there. Rejects
 // with ERSERVEREXITED (with the exit status, the stderr tail and a hint for known failures),
 // ERSERVERTIMEOUT or EABORTED, leaving no process and no socket behind.
@@ -113,6 +122,7 @@ export async function startRServer(input: StartRServerInput): Promise<RServerPro
   const [setpriv, ...setprivArgs] = getSetprivPrefix(options.env);
   const log = options.logger;
   await stopLeftovers(layout.lockTarget, options);
+  throwIfAborted(input.signal);
   log?.({
     level: 'debug',
     source: 'rsession-proxy',
@@ -245,10 +255,7 @@ class RunningRServer extends EventEmitter implements RServerProcess {
     const tail = () => this.#tail.lines;
     if (this.#exitStatus === undefined && this.#input.signal?.aborted) {
       await this.stop();
-      throw new RSessionProxyError('EABORTED', 'The start of rserver was cancelled.', {
-        pid: this.pid,
-        cause: this.#input.signal.reason,
-      });
+      throwIfAborted(this.#input.signal);
     }
     if (this.#exitStatus === undefined) {
       await this.stop();

@@ -14,7 +14,9 @@ export function parseHostHeader(value: string | undefined): string | undefined {
 // DNS rebinding: a page on the user's laptop can make the browser send requests to the tunnel's
 // localhost port under the page's own host name. Only requests naming an allowed host pass,
 // as Jupyter does for the same reason.
-export function createHostGuard(allowHosts: readonly string[] = []): (host: string | undefined) => boolean {
+export function createHostGuard(
+  allowHosts: readonly string[] = [],
+): (host: string | undefined) => boolean {
   const allowed = new Set<string>([...LOOPBACK_HOSTS, ...allowHosts.map((h) => h.toLowerCase())]);
   return (host) => {
     const name = parseHostHeader(host);

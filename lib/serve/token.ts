@@ -25,7 +25,11 @@ export function validateToken(token: string, source: string): string {
 // Reads a token file that only its owner can read: a token others can read protects nothing.
 export async function readTokenFile(path: string): Promise<string> {
   const stats = await lstat(path).catch((error: unknown) => {
-    throw new RSessionProxyError('EINVALIDOPTION', `Cannot read the token file ${path}: ${(error as Error).message}.`, { path, cause: error });
+    throw new RSessionProxyError(
+      'EINVALIDOPTION',
+      `Cannot read the token file ${path}: ${(error as Error).message}.`,
+      { path, cause: error },
+    );
   });
   const uid = process.getuid?.() ?? -1;
   if (!stats.isFile() || stats.uid !== uid || (stats.mode & 0o077) !== 0) {
@@ -34,10 +38,14 @@ export async function readTokenFile(path: string): Promise<string> {
       : stats.uid !== uid
         ? `it is owned by ${describeUid(stats.uid)}`
         : `its mode is ${formatMode(stats.mode)}`;
-    throw new RSessionProxyError('ENOTPRIVATE', `Refusing the token file ${path}: ${problem}; it must be yours with mode 0600.`, {
-      path,
-      hint: `Run \`chmod 600 ${path}\`, or use a file of your own.`,
-    });
+    throw new RSessionProxyError(
+      'ENOTPRIVATE',
+      `Refusing the token file ${path}: ${problem}; it must be yours with mode 0600.`,
+      {
+        path,
+        hint: `Run \`chmod 600 ${path}\`, or use a file of your own.`,
+      },
+    );
   }
   return validateToken((await readFile(path, 'utf8')).trim(), path);
 }
@@ -57,7 +65,11 @@ export function getCookieValue(token: string): string {
 }
 
 // The credential a request carries: `Authorization: token <t>` (or Bearer), or the cookie.
-export function hasValidCredential(req: IncomingMessage, token: string, cookieName: string): boolean {
+export function hasValidCredential(
+  req: IncomingMessage,
+  token: string,
+  cookieName: string,
+): boolean {
   const authorization = req.headers.authorization;
   if (authorization) {
     const match = /^(?:token|bearer)\s+(\S+)$/i.exec(authorization.trim());
