@@ -6,7 +6,14 @@ export type ErrorCode =
   | 'EPATHTOOLONG'
   | 'ELOCKED'
   | 'ECOMPROMISED'
-  | 'ESOCKETPATH'
+  | 'ERSERVERNOTFOUND'
+  | 'ERSERVERPROBE'
+  | 'ERSERVERTOOOLD'
+  | 'ERSERVEREXITED'
+  | 'ERSERVERTIMEOUT'
+  | 'ERSERVERCRASHED'
+  | 'EABORTED'
+  | 'ECLOSED'
   | 'EBACKEND'
   | 'EUNAVAILABLE'
   | 'EAUTHORIZE';
@@ -20,6 +27,11 @@ export interface ErrorFields {
   hint?: string;
   /** The process the error is about: a lock's holder, an rserver. */
   pid?: number;
+  /** How rserver ended, when it did. */
+  exitCode?: number | null;
+  signal?: string | null;
+  /** The last lines rserver wrote to stderr. */
+  stderr?: readonly string[];
 }
 
 export class RSessionProxyError extends Error {
@@ -28,6 +40,9 @@ export class RSessionProxyError extends Error {
   readonly path: string | undefined;
   readonly hint: string | undefined;
   readonly pid: number | undefined;
+  readonly exitCode: number | null | undefined;
+  readonly signal: string | null | undefined;
+  readonly stderr: readonly string[] | undefined;
 
   constructor(code: ErrorCode, message: string, fields: ErrorFields = {}) {
     super(fields.hint ? `${message}\n${fields.hint}` : message, { cause: fields.cause });
@@ -35,6 +50,9 @@ export class RSessionProxyError extends Error {
     this.path = fields.path;
     this.hint = fields.hint;
     this.pid = fields.pid;
+    this.exitCode = fields.exitCode;
+    this.signal = fields.signal;
+    this.stderr = fields.stderr;
   }
 }
 

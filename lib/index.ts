@@ -25,6 +25,32 @@ export {
 } from './lock.js';
 export { ensureInstanceStateDir, getStateDirs, type StateDirs } from './state-dir.js';
 export type { Backend, BackendState } from './backend.js';
+export type { LogEntry, LogLevel, Logger } from './logger.js';
+export { findRServer, RSERVER_INSTALL_PATHS, type FindRServerOptions } from './rserver/find.js';
+export { probeRServer, parseHelpOptions, type RServerProbe } from './rserver/probe.js';
+export {
+  INSTANCE_MARKER,
+  MANAGED_OPTIONS,
+  buildRServerArgs,
+  buildRServerEnv,
+  type RServerArgsInput,
+} from './rserver/arguments.js';
+export { explainRServerFailure, type KnownFailure } from './rserver/known-errors.js';
+export {
+  normalizeLaunchOptions,
+  normalizeRootPath,
+  type LaunchOptions,
+  type NormalizedLaunchOptions,
+} from './rserver/options.js';
+export { resolveInstanceLayout, type InstanceLayout } from './rserver/instance.js';
+export type { RServerExit, RServerProcess } from './rserver/spawn.js';
+export { launchRServer, type RServer } from './rserver/launch.js';
+export {
+  Supervisor,
+  createSupervisor,
+  type SupervisorOptions,
+  type SupervisorStatus,
+} from './rserver/supervisor.js';
 export { createProxyAdapter, type AttachOptions, type ProxyAdapter } from './proxy/adapter.js';
 export { createFixedBackend } from './proxy/fixed-backend.js';
 export { type ProxyAdapterOptions } from './proxy/options.js';

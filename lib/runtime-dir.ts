@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { RSessionProxyError } from './errors.js';
 import { ensurePrivateDir, getPrivacyProblem } from './private-dir.js';
+import { hasControlCharacters } from './validate.js';
 
 export interface RuntimeBaseOptions {
   /** An explicit base directory (--runtime-dir); wins over the environment. */
@@ -54,7 +55,7 @@ function getXdgProblem(xdg: string, uid: number): string | undefined {
 }
 
 function validateDirOption(value: string, name: string): string {
-  if (value.trim() === '' || value.includes('\0') || value.includes('\n')) {
+  if (value.trim() === '' || hasControlCharacters(value)) {
     throw new RSessionProxyError(
       'EINVALIDOPTION',
       `Expected \`${name}\` to be a directory path, got ${JSON.stringify(value)}.`,

@@ -16,13 +16,18 @@ export function getStateDirs(): StateDirs {
   return { data: paths.data, log: paths.log };
 }
 
-// The private directory that keeps one instance's persistent state, such as the cookie key
-// that lets browser sessions survive a restart of rserver.
+// The directory that keeps one instance's persistent state, such as the cookie key that lets
+// browser sessions survive a restart of rserver.
+export function getInstanceStateDir(instance: string, dirs: StateDirs = getStateDirs()): string {
+  return join(dirs.data, 'instances', validateInstanceName(instance));
+}
+
+// Creates (or verifies) that directory and its parents, all private.
 export async function ensureInstanceStateDir(
   instance: string,
   dirs: StateDirs = getStateDirs(),
 ): Promise<string> {
-  const path = join(dirs.data, 'instances', validateInstanceName(instance));
+  const path = getInstanceStateDir(instance, dirs);
   await ensurePrivateDir(dirs.data);
   await ensurePrivateDir(join(dirs.data, 'instances'));
   await ensurePrivateDir(path);

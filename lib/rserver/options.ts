@@ -1,0 +1,168 @@
+import { resolve } from 'node:path';
+import { RSessionProxyError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { hasControlCharacters } from '../validate.js';
+import { MANAGED_OPTIONS } from './arguments.js';
+
+export interface LaunchOptions {
+  /** Instance name, 1-32 of [A-Za-z0-9._-]; default `default`. */
+  instance?: string | undefined;
+  /** Base of the private runtime directories (see docs/security.md). */
+  runtimeDir?: string | undefined;
+  /**
+   * Serve on this socket instead of `<instance dir>/rserver.sock` (jupyter-server-proxy's
+   * `{unix_socket}`); its directory must be private, and is created 0700 when missing.
+   */
+  socketPath?: string | undefined;
+  /** The path prefix a proxy adds (`--www-root-path`); default `/`. */
+  rootPath?: string | undefined;
+  /** The rserver binary; default: RSESSION_PROXY_RSERVER, PATH, the install paths. */
+  rserver?: string | undefined;
+  /** The R executable; default: RSTUDIO_WHICH_R, then R on PATH. */
+  r?: string | undefined;
+  /** `--www-frame-origin`: none, same, any or an origin; default `same`. */
+  frameOrigin?: string | undefined;
+  /** `--www-thread-pool-size`; rserver's default when unset. */
+  threadPoolSize?: number | undefined;
+  /** How long to wait for rserver to answer, in ms; default 30 000 (RSERVER_TIMEOUT, seconds). */
+  timeout?: number | undefined;
+  /** How long rserver gets after SIGTERM before SIGKILL, in ms; default 5 000. */
+  stopTimeout?: number | undefined;
+  /** Passed to rserver after the launcher's own options. */
+  extraArgs?: readonly string[] | undefined;
+  /** The environment rserver inherits and the knobs are read from; default process.env. */
+  env?: NodeJS.ProcessEnv | undefined;
+  /** Receives rserver's log lines and the launcher's own messages. */
+  logger?: Logger | undefined;
+}
+
+export interface NormalizedLaunchOptions {
+  instance: string;
+  runtimeDir: string | undefined;
+  socketPath: string | undefined;
+  rootPath: string;
+  rserver: string | undefined;
+  r: string | undefined;
+  frameOrigin: string;
+  threadPoolSize: number | undefined;
+  timeout: number;
+  stopTimeout: number;
+  extraArgs: readonly string[];
+  env: NodeJS.ProcessEnv;
+  logger: Logger | undefined;
+}
+
+function invalid(name: string, expected: string, value: unknown): RSessionProxyError {
+  return new RSessionProxyError(
+    'EINVALIDOPTION',
+    `Expected the \`${name}\` option to be ${expected}, got ${JSON.stringify(value)}.`,
+  );
+}
+
+// The root path rserver builds URLs and cookie paths from: a leading and a trailing slash.
+export function normalizeRootPath(value: string): string {
+  const path = `/${value.replace(/^\/+|\/+$/g, '')}/`.replace(/^\/\/$/, '/');
+  if (
+    hasControlCharacters(value) ||
+    /[\s?#%\\]/.test(value) ||
+    path.split('/').some((s) => s === '..' || s === '.')
+  ) {
+    throw invalid('rootPath', 'a URL path such as /rstudio/', value);
+  }
+  return path;
+}
+
+function validatePath(name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim() === '' || hasControlCharacters(value)) throw invalid(name, 'a file path', value);
+  return value;
+}
+
+function validateFrameOrigin(value: string): string {
+  if (['none', 'same', 'any'].includes(value)) return value;
+  if (/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(value)) return value;
+  throw invalid(
+    'frameOrigin',
+    '"none", "same", "any" or an origin such as https://hub.example.org',
+    value,
+  );
+}
+
+function validatePositiveInteger(
+  name: string,
+  value: number | undefined,
+  max: number,
+): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw invalid(name, `an integer from 1 to ${max}`, value);
+  }
+  return value;
+}
+
+function validateDuration(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0)
+    throw invalid(name, 'a positive number of milliseconds', value);
+  return value;
+}
+
+function validateExtraArgs(args: readonly string[]): readonly string[] {
+  for (const arg of args) {
+    if (typeof arg !== 'string' || arg.includes('\0')) throw invalid('extraArgs', 'strings', arg);
+    const name = /^--([a-z0-9-]+)/.exec(arg)?.[1];
+    if (name && (MANAGED_OPTIONS as readonly string[]).includes(name)) {
+      throw new RSessionProxyError(
+        'EINVALIDOPTION',
+        `The extra rserver argument ${arg} would override --${name}, which rsession-proxy sets itself to keep RStudio private.`,
+        {
+          hint: 'Remove it; use the corresponding rsession-proxy option where there is one (--socket, --root-path).',
+        },
+      );
+    }
+  }
+  return args;
+}
+
+// A number from the environment, or undefined when unset; a value that is not a number is an
+// error naming the variable rather than a silent default.
+function numberFromEnv(env: NodeJS.ProcessEnv, name: string, scale = 1): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new RSessionProxyError(
+      'EINVALIDOPTION',
+      `Expected ${name} to be a positive number, got ${JSON.stringify(raw)}.`,
+    );
+  }
+  return value * scale;
+}
+
+// Reads every default and environment knob once (jupyter-rsession-proxy's names keep working),
+// and validates each option beside the feature it serves.
+export function normalizeLaunchOptions(options: LaunchOptions = {}): NormalizedLaunchOptions {
+  const env = options.env ?? process.env;
+  const socketPath = validatePath('socketPath', options.socketPath);
+  const threadPoolSize =
+    options.threadPoolSize ?? numberFromEnv(env, 'JUPYTER_RSESSION_PROXY_THREAD_POOL_SIZE');
+  return {
+    instance: options.instance ?? 'default',
+    runtimeDir: options.runtimeDir,
+    socketPath: socketPath === undefined ? undefined : resolve(socketPath),
+    rootPath: normalizeRootPath(options.rootPath ?? '/'),
+    rserver: validatePath('rserver', options.rserver),
+    r: validatePath('r', options.r),
+    frameOrigin: validateFrameOrigin(
+      options.frameOrigin ?? (env.JUPYTER_RSESSION_PROXY_WWW_FRAME_ORIGIN || 'same'),
+    ),
+    threadPoolSize: validatePositiveInteger('threadPoolSize', threadPoolSize, 1024),
+    timeout: validateDuration(
+      'timeout',
+      options.timeout ?? numberFromEnv(env, 'RSERVER_TIMEOUT', 1000) ?? 30_000,
+    ),
+    stopTimeout: validateDuration('stopTimeout', options.stopTimeout ?? 5000),
+    extraArgs: validateExtraArgs(options.extraArgs ?? []),
+    env,
+    logger: options.logger,
+  };
+}

@@ -1,0 +1,256 @@
+import { EventEmitter } from 'node:events';
+import { lstat } from 'node:fs/promises';
+import type { Backend, BackendState } from '../backend.js';
+import { RSessionProxyError, isRSessionProxyError } from '../errors.js';
+import { findRServer } from './find.js';
+import {
+  cleanSockets,
+  openInstance,
+  resolveInstanceLayout,
+  type InstanceLayout,
+  type OpenInstance,
+} from './instance.js';
+import {
+  normalizeLaunchOptions,
+  type LaunchOptions,
+  type NormalizedLaunchOptions,
+} from './options.js';
+import { probeRServer } from './probe.js';
+import { startRServer, type RServerExit, type RServerProcess } from './spawn.js';
+
+export interface SupervisorOptions extends LaunchOptions {
+  /** How often to check that the socket and the instance directory still exist, in ms; default 2 000. */
+  watchInterval?: number | undefined;
+}
+
+export interface SupervisorStatus {
+  state: BackendState;
+  pid: number | undefined;
+  socketPath: string;
+  /** When the running rserver became ready. */
+  readySince: Date | undefined;
+  /** Starts after the first one. */
+  restarts: number;
+  lastError: string | undefined;
+}
+
+/**
+ * Runs rserver on demand for one instance: `ensureRunning()` starts it (concurrent callers share
+ * one start) and resolves once it answers; a crash sends it back to `stopped` (event `crash`)
+ * and the next `ensureRunning()` starts a new one. It holds the instance lock from the first
+ * start until `close()`. Events: `state` (BackendState), `ready` ({ pid, socketPath }),
+ * `crash` (RSessionProxyError).
+ */
+export class Supervisor extends EventEmitter implements Backend {
+  readonly #options: NormalizedLaunchOptions;
+  readonly #watchInterval: number;
+  readonly layout: InstanceLayout;
+  #state: BackendState = 'stopped';
+  #instance: OpenInstance | undefined;
+  #rserver: RServerProcess | undefined;
+  #readySince: Date | undefined;
+  #starting: Promise<RServerProcess> | undefined;
+  #startAbort: AbortController | undefined;
+  #stopping: Promise<void> | undefined;
+  #closed = false;
+  #starts = 0;
+  #lastError: Error | undefined;
+  #watch: NodeJS.Timeout | undefined;
+
+  constructor(options: SupervisorOptions = {}) {
+    super();
+    this.#options = normalizeLaunchOptions(options);
+    this.#watchInterval = options.watchInterval ?? 2000;
+    this.layout = resolveInstanceLayout(this.#options);
+  }
+
+  get state(): BackendState {
+    return this.#state;
+  }
+
+  get lastError(): Error | undefined {
+    return this.#lastError;
+  }
+
+  get rserver(): RServerProcess | undefined {
+    return this.#rserver;
+  }
+
+  get status(): SupervisorStatus {
+    return {
+      state: this.#state,
+      pid: this.#rserver?.pid,
+      socketPath: this.layout.socketPath,
+      readySince: this.#readySince,
+      restarts: Math.max(0, this.#starts - 1),
+      lastError: this.#lastError?.message,
+    };
+  }
+
+  #setState(state: BackendState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.emit('state', state);
+  }
+
+  async ensureRunning(
+    options: { signal?: AbortSignal | undefined } = {},
+  ): Promise<{ socketPath: string }> {
+    if (this.#closed) throw new RSessionProxyError('ECLOSED', 'The supervisor was closed.');
+    if (this.#rserver && this.#state === 'running') return { socketPath: this.#rserver.socketPath };
+    this.#starting ??= this.#start().finally(() => (this.#starting = undefined));
+    const rserver = await abortable(this.#starting, options.signal);
+    return { socketPath: rserver.socketPath };
+  }
+
+  async #start(): Promise<RServerProcess> {
+    await this.#stopping;
+    this.#setState('starting');
+    const abort = new AbortController();
+    this.#startAbort = abort;
+    try {
+      const probe = await probeRServer(
+        findRServer({ rserver: this.#options.rserver, env: this.#options.env }),
+      );
+      this.#instance ??= await openInstance(this.#options, (error) => this.#lose(error));
+      abort.signal.throwIfAborted();
+      this.#starts++;
+      const rserver = await startRServer({
+        options: this.#options,
+        layout: this.#instance.layout,
+        probe,
+        signal: abort.signal,
+        afterStop: () => cleanSockets(this.layout),
+      });
+      rserver.once('exit', (exit: RServerExit) => this.#onExit(rserver, exit));
+      this.#rserver = rserver;
+      this.#readySince = new Date();
+      this.#lastError = undefined;
+      this.#setState('running');
+      this.#startWatch();
+      this.emit('ready', { pid: rserver.pid, socketPath: rserver.socketPath });
+      return rserver;
+    } catch (error) {
+      this.#lastError = isRSessionProxyError(error, 'EABORTED')
+        ? new RSessionProxyError(
+            'ECLOSED',
+            'The supervisor was stopped while rserver was starting.',
+          )
+        : (error as Error);
+      this.#setState('stopped');
+      throw this.#lastError;
+    } finally {
+      this.#startAbort = undefined;
+    }
+  }
+
+  #onExit(rserver: RServerProcess, exit: RServerExit): void {
+    if (this.#rserver !== rserver) return;
+    this.#rserver = undefined;
+    this.#readySince = undefined;
+    this.#stopWatch();
+    if (exit.error) {
+      this.#lastError = exit.error;
+      this.#setState('stopped');
+      this.emit('crash', exit.error);
+    }
+  }
+
+  // The socket or the instance directory vanished (a tmp cleaner), or the lock was taken: stop
+  // rserver, say why, and let the next ensureRunning() rebuild the instance from scratch.
+  #lose(error: RSessionProxyError): void {
+    const instance = this.#instance;
+    this.#instance = undefined;
+    this.#lastError = error;
+    void this.stop().then(async () => {
+      await instance?.close().catch(() => undefined);
+      this.emit('crash', error);
+    });
+  }
+
+  #startWatch(): void {
+    this.#stopWatch();
+    this.#watch = setInterval(() => void this.#check(), this.#watchInterval);
+    this.#watch.unref();
+  }
+
+  #stopWatch(): void {
+    clearInterval(this.#watch);
+    this.#watch = undefined;
+  }
+
+  async #check(): Promise<void> {
+    if (this.#state !== 'running') return;
+    for (const [path, what] of [
+      [this.layout.dir, 'instance directory'],
+      [this.layout.socketPath, 'socket'],
+    ] as const) {
+      try {
+        await lstat(path);
+      } catch {
+        // The state may have changed while lstat ran.
+        if ((this.#state as BackendState) !== 'running') return;
+        this.#lose(
+          new RSessionProxyError(
+            'ERSERVERCRASHED',
+            `The ${what} ${path} disappeared while rserver was running (a temporary-file cleaner?); rserver was stopped and will be started again.`,
+            { path },
+          ),
+        );
+        return;
+      }
+    }
+  }
+
+  // Stops rserver and every process it started; the lock stays held, and the next
+  // ensureRunning() starts rserver again.
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#startAbort?.abort();
+      await this.#starting?.catch(() => undefined);
+      const rserver = this.#rserver;
+      this.#stopWatch();
+      if (rserver) {
+        this.#setState('stopping');
+        await rserver.stop();
+        if (this.#rserver === rserver) this.#rserver = undefined;
+        this.#readySince = undefined;
+      }
+      this.#setState('stopped');
+    })().finally(() => (this.#stopping = undefined));
+    return this.#stopping;
+  }
+
+  // Stops rserver and releases the instance: nothing is left, and the supervisor cannot start
+  // rserver again.
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.stop();
+    const instance = this.#instance;
+    this.#instance = undefined;
+    await instance?.close();
+  }
+}
+
+export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
+  return new Supervisor(options);
+}
+
+// Waits for a shared promise, but lets one caller stop waiting without cancelling it for others.
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise((resolve, reject) => {
+    const onAbort = () =>
+      reject(
+        new RSessionProxyError('EABORTED', 'Waiting for rserver was cancelled.', {
+          cause: signal.reason,
+        }),
+      );
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

@@ -1,0 +1,25 @@
+/** Host names every serve accepts: the ends of an ssh tunnel or a local browser. */
+export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'] as const;
+
+// The host name of a Host header value, lower-cased, without the port; undefined when the value
+// is not a plain host[:port] (userinfo, paths, spaces… are never valid there).
+export function parseHostHeader(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/i.exec(value.trim());
+  if (!match?.[1]) return undefined;
+  if (match[2] !== undefined && Number(match[2]) > 65_535) return undefined;
+  return match[1].toLowerCase().replace(/\.$/, '');
+}
+
+// DNS rebinding: a page on the user's laptop can make the browser send requests to the tunnel's
+// localhost port under the page's own host name. Only requests naming an allowed host pass,
+// as Jupyter does for the same reason.
+export function createHostGuard(
+  allowHosts: readonly string[] = [],
+): (host: string | undefined) => boolean {
+  const allowed = new Set<string>([...LOOPBACK_HOSTS, ...allowHosts.map((h) => h.toLowerCase())]);
+  return (host) => {
+    const name = parseHostHeader(host);
+    return name !== undefined && allowed.has(name);
+  };
+}

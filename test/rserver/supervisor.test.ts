@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { existsSync, rmSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import {
+  INSTANCE_MARKER,
+  createSupervisor,
+  isRSessionProxyError,
+  type RSessionProxyError,
+} from '../../lib/index.js';
+import { httpRequest } from '../helpers/http-client.js';
+import { makeLaunchEnv } from '../helpers/launch-env.js';
+import { isAlive, pidsWithEnv, waitUntil } from '../helpers/proc.js';
+import { spawnFixture, waitForExit, waitForLine } from '../helpers/processes.js';
+import { writeRserverVariant } from '../helpers/rserver-double.js';
+
+const { root, options } = makeLaunchEnv();
+const runSupervisor = join(import.meta.dirname, '..', 'fixtures', 'run-supervisor.js');
+const markerOf = (target: string) => `${INSTANCE_MARKER}=${target}`;
+let variants = 0;
+
+async function variant(env: Record<string, string>): Promise<string> {
+  const dir = join(root, `variant-${++variants}`);
+  await mkdir(dir);
+  return writeRserverVariant(dir, env);
+}
+
+describe('Supervisor with the rserver double', () => {
+  test('10 concurrent ensureRunning() start exactly one rserver', async () => {
+    const supervisor = createSupervisor({ ...options, instance: 'single' });
+    try {
+      const states: string[] = [];
+      supervisor.on('state', (state: string) => states.push(state));
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => supervisor.ensureRunning()),
+      );
+      assert.equal(new Set(results.map((r) => r.socketPath)).size, 1);
+      assert.deepEqual(pidsWithEnv(markerOf(supervisor.layout.lockTarget)), [
+        supervisor.rserver?.pid,
+      ]);
+      assert.deepEqual(states, ['starting', 'running']);
+      assert.equal(supervisor.status.restarts, 0);
+    } finally {
+      await supervisor.close();
+    }
+    assert.deepEqual(pidsWithEnv(markerOf(supervisor.layout.lockTarget)), []);
+    assert.equal(existsSync(`${supervisor.layout.lockTarget}.lock`), false);
+  });
+
+  for (const code of ['1', '0']) {
+    test(`a crash while running (exit code ${code}) fires 'crash'; the next ensureRunning() starts a new pid`, async () => {
+      const rserver = await variant({
+        RSERVER_DOUBLE_EXIT_AFTER_MS: '300',
+        RSERVER_DOUBLE_EXIT_CODE: code,
+      });
+      const supervisor = createSupervisor({ ...options, instance: `crash-${code}`, rserver });
+      try {
+        const crashed = once(supervisor, 'crash') as Promise<[RSessionProxyError]>;
+        await supervisor.ensureRunning();
+        const first = supervisor.rserver?.pid;
+        const [error] = await crashed;
+        assert.ok(isRSessionProxyError(error, 'ERSERVERCRASHED'));
+        assert.equal(error.exitCode, Number(code));
+        assert.match(
+          error.message,
+          new RegExp(`rserver \\(pid ${first}\\) exited with code ${code} while running`),
+        );
+        assert.equal(supervisor.state, 'stopped');
+        assert.equal(supervisor.lastError, error);
+        await supervisor.ensureRunning();
+        assert.notEqual(supervisor.rserver?.pid, first);
+        assert.equal(supervisor.status.restarts, 1);
+      } finally {
+        await supervisor.close();
+      }
+    });
+  }
+
+  test('stop() keeps the lock and a later ensureRunning() starts again; close() releases it', async () => {
+    const supervisor = createSupervisor({ ...options, instance: 'restart' });
+    await supervisor.ensureRunning();
+    const first = supervisor.rserver?.pid;
+    await supervisor.stop();
+    assert.equal(supervisor.state, 'stopped');
+    assert.ok(existsSync(`${supervisor.layout.lockTarget}.lock`), 'lock kept while stopped');
+    assert.equal(existsSync(supervisor.layout.socketPath), false);
+    await supervisor.ensureRunning();
+    assert.notEqual(supervisor.rserver?.pid, first);
+    await supervisor.close();
+    assert.equal(existsSync(`${supervisor.layout.lockTarget}.lock`), false);
+    await assert.rejects(supervisor.ensureRunning(), { code: 'ECLOSED' });
+  });
+
+  test('the socket deleted while running (a tmp cleaner) is detected, and rserver restarts', async () => {
+    const supervisor = createSupervisor({ ...options, instance: 'cleaned', watchInterval: 100 });
+    try {
+      await supervisor.ensureRunning();
+      const first = supervisor.rserver?.pid;
+      const crashed = once(supervisor, 'crash') as Promise<[RSessionProxyError]>;
+      rmSync(supervisor.layout.socketPath);
+      const [error] = await crashed;
+      assert.match(error.message, /socket .* disappeared while rserver was running/);
+      assert.equal(supervisor.state, 'stopped');
+      assert.ok(first !== undefined && !isAlive(first));
+      const { socketPath } = await supervisor.ensureRunning();
+      const reply = await httpRequest({ socketPath }, { path: '/' });
+      assert.equal(reply.status, 302);
+    } finally {
+      await supervisor.close();
+    }
+  });
+
+  test('the whole runtime directory deleted while running: detected, rebuilt, restarted', async () => {
+    const supervisor = createSupervisor({ ...options, instance: 'wiped', watchInterval: 100 });
+    try {
+      await supervisor.ensureRunning();
+      const crashed = once(supervisor, 'crash');
+      rmSync(join(root, 'rt'), { recursive: true, force: true });
+      await crashed;
+      const { socketPath } = await supervisor.ensureRunning();
+      assert.equal((await httpRequest({ socketPath }, { path: '/' })).status, 302);
+    } finally {
+      await supervisor.close();
+    }
+  });
+
+  test('supervisor SIGKILLed: rserver gone within 2 s; the next start stops the orphaned rsession', async () => {
+    const instance = 'killed';
+    const child = spawnFixture(runSupervisor, [JSON.stringify({ ...options, instance })]);
+    const [, pid, socketPath] = (await waitForLine(child, /^ready \d+ /, 20_000)).split(' ');
+    assert.ok(pid && socketPath);
+    assert.equal(
+      (await httpRequest({ socketPath }, { path: '/auth-sign-in?appUri=%2F' })).status,
+      302,
+    );
+    const target = join(root, 'rt', instance);
+    await waitUntil(() => pidsWithEnv(markerOf(target)).length === 2, 5000, 'rsession to start');
+    const [session] = pidsWithEnv(markerOf(target)).filter((p) => p !== Number(pid));
+
+    child.kill('SIGKILL');
+    await waitForExit(child);
+    const gone = Date.now();
+    await waitUntil(() => !isAlive(Number(pid)), 2000, 'rserver to die with its supervisor');
+    assert.ok(Date.now() - gone <= 2000);
+    assert.ok(
+      session !== undefined && isAlive(session),
+      'rsession outlives rserver, as in RSERVER.md §5',
+    );
+
+    const supervisor = createSupervisor({ ...options, instance });
+    try {
+      const started = Date.now();
+      await supervisor.ensureRunning();
+      assert.ok(Date.now() - started < 20_000);
+      assert.ok(!isAlive(session), 'the orphaned rsession was stopped');
+    } finally {
+      await supervisor.close();
+    }
+  });
+});
