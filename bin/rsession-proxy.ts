@@ -1,3 +1,10 @@
 #!/usr/bin/env node
-process.stderr.write('rsession-proxy: the command line is not written yet.\n');
-process.exitCode = 1;
+import { main } from './cli/main.js';
+
+process.exit(
+  await main(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+  }),
+);

@@ -93,7 +93,11 @@ export async function openInstance(
   await ensurePrivateDir(layout.dir);
   if (options.socketPath !== undefined) await ensurePrivateDir(dirname(layout.socketPath));
   if (options.socketPath === undefined) await ensureInstanceStateDir(layout.name);
+  const log = (message: string) =>
+    options.logger?.({ level: 'info', source: 'rsession-proxy', message });
+  log(`private directory ${layout.dir}`);
   const lock = await acquireLock(layout.lockTarget, { socket: layout.socketPath, onCompromised });
+  log(`lock held on ${layout.lockTarget}`);
   try {
     await removeStaleSocket(layout.socketPath);
     await ensurePrivateDir(layout.databaseDir);

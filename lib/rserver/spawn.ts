@@ -124,6 +124,11 @@ export async function startRServer(input: StartRServerInput): Promise<RServerPro
   await stopLeftovers(layout.lockTarget, options);
   throwIfAborted(input.signal);
   log?.({
+    level: 'info',
+    source: 'rsession-proxy',
+    message: `starting rserver ${probe.path}${probe.version ? ` (${probe.version})` : ''}`,
+  });
+  log?.({
     level: 'debug',
     source: 'rsession-proxy',
     message: `starting ${probe.path} ${args.join(' ')}`,
@@ -250,6 +255,12 @@ class RunningRServer extends EventEmitter implements RServerProcess {
     });
     if (ready && this.#exitStatus === undefined) {
       this.#ready = true;
+      const seconds = ((Date.now() - this.startedAt.getTime()) / 1000).toFixed(1);
+      this.#input.options.logger?.({
+        level: 'info',
+        source: 'rsession-proxy',
+        message: `rserver ready (pid ${this.pid}) in ${seconds} s`,
+      });
       return this;
     }
     const tail = () => this.#tail.lines;

@@ -16,7 +16,7 @@ import {
   type NormalizedLaunchOptions,
 } from './options.js';
 import { probeRServer } from './probe.js';
-import { startRServer, type RServerExit, type RServerProcess } from './spawn.js';
+import { startRServer, throwIfAborted, type RServerExit, type RServerProcess } from './spawn.js';
 
 export interface SupervisorOptions extends LaunchOptions {
   /** How often to check that the socket and the instance directory still exist, in ms; default 2 000. */
@@ -47,6 +47,7 @@ export class Supervisor extends EventEmitter implements Backend {
   readonly layout: InstanceLayout;
   #state: BackendState = 'stopped';
   #instance: OpenInstance | undefined;
+  #opening: Promise<OpenInstance> | undefined;
   #rserver: RServerProcess | undefined;
   #readySince: Date | undefined;
   #starting: Promise<RServerProcess> | undefined;
@@ -93,6 +94,19 @@ export class Supervisor extends EventEmitter implements Backend {
     this.emit('state', state);
   }
 
+  // Creates the instance's private directories and takes its lock without starting rserver, for
+  // a server that must own the instance before its first request (a second one then fails at
+  // once with ELOCKED). ensureRunning() does this itself when needed.
+  async open(): Promise<InstanceLayout> {
+    if (this.#closed) throw new RSessionProxyError('ECLOSED', 'The supervisor was closed.');
+    if (this.#instance) return this.#instance.layout;
+    this.#opening ??= openInstance(this.#options, (error) => this.#lose(error)).finally(
+      () => (this.#opening = undefined),
+    );
+    this.#instance = await this.#opening;
+    return this.#instance.layout;
+  }
+
   async ensureRunning(
     options: { signal?: AbortSignal | undefined } = {},
   ): Promise<{ socketPath: string }> {
@@ -112,12 +126,12 @@ export class Supervisor extends EventEmitter implements Backend {
       const probe = await probeRServer(
         findRServer({ rserver: this.#options.rserver, env: this.#options.env }),
       );
-      this.#instance ??= await openInstance(this.#options, (error) => this.#lose(error));
-      abort.signal.throwIfAborted();
+      await this.open();
+      throwIfAborted(abort.signal);
       this.#starts++;
       const rserver = await startRServer({
         options: this.#options,
-        layout: this.#instance.layout,
+        layout: this.layout,
         probe,
         signal: abort.signal,
         afterStop: () => cleanSockets(this.layout),

@@ -2,7 +2,6 @@
 // the sign-in chain under /rstudio, a WebSocket, and a clean stop on SIGTERM.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { browse } from '../helpers/browser.js';
@@ -16,15 +15,6 @@ import { closeWebSocket, nextMessage, openWebSocket } from '../helpers/ws-client
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const TOKEN = 'example-token-0123456789';
 
-function isInstalled(name: string): boolean {
-  try {
-    createRequire(join(ROOT, 'package.json')).resolve(name);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('docs/examples', () => {
   const dir = makeTempDir('rsp-examples-');
   let double: RunningDouble;
@@ -33,12 +23,9 @@ describe('docs/examples', () => {
   });
   after(() => double.stop());
 
-  const examples: [string, string | false][] = [
-    ['adapter-http.js', false],
-    ['adapter-express.js', isInstalled('express') ? false : 'express is not installed'],
-  ];
-  for (const [file, skip] of examples) {
-    test(file, { skip }, async () => {
+  // express is a devDependency: both examples always run.
+  for (const file of ['adapter-http.js', 'adapter-express.js']) {
+    test(file, async () => {
       const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'docs', 'examples', file)], {
         cwd: ROOT,
         env: { ...process.env, RSERVER_SOCKET: double.socketPath, PORT: '0', ACCESS_TOKEN: TOKEN },

@@ -180,7 +180,7 @@ describe('launchRServer with the rserver double', () => {
       signal: controller.signal,
       // Cancel once rserver is really running and waited for.
       logger: ({ message }) => {
-        if (message.startsWith('starting ')) {
+        if (message.startsWith('starting rserver ')) {
           void waitUntil(
             () => (seen = pidsWithEnv(markerOf(target))).length > 0,
             5000,

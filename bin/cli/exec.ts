@@ -1,0 +1,78 @@
+import { constants } from 'node:os';
+import { launchRServer, normalizeRootPath } from '../../lib/index.js';
+import { removeStatusFile, writeStatusFile } from '../../lib/status-file.js';
+import { EXIT, UsageError } from './exit-codes.js';
+import { getString, parseFlags, type ParsedFlags } from './flags.js';
+import type { Reporter } from './reporter.js';
+import { waitForShutdownSignal } from './signals.js';
+import { commonLaunchFlags, commonLaunchOptions } from './launch-flags.js';
+
+export const EXEC_FLAGS = {
+  socket: { type: 'string' },
+  'root-path': { type: 'string' },
+  ...commonLaunchFlags,
+} as const;
+
+export function parseExecFlags(argv: readonly string[]): ParsedFlags {
+  return parseFlags('rsession-proxy exec', argv, EXEC_FLAGS);
+}
+
+// jupyter-server-proxy's command: rserver on the socket it chose, in the foreground, with the
+// exit status of rserver when rserver ends, and 0 after a clean stop on a signal.
+export async function runExec(
+  flags: ParsedFlags,
+  env: NodeJS.ProcessEnv,
+  reporter: Reporter,
+): Promise<number> {
+  const socketPath = getString(flags, 'socket');
+  if (socketPath === undefined) {
+    throw new UsageError(
+      'rsession-proxy exec: --socket=PATH is required (jupyter-server-proxy passes --socket={unix_socket})',
+    );
+  }
+  const rootPath = getString(flags, 'root-path');
+  const shutdown = waitForShutdownSignal();
+  try {
+    const rserver = await launchRServer({
+      ...commonLaunchOptions('rsession-proxy exec', flags, env),
+      socketPath,
+      rootPath: rootPath === undefined ? undefined : normalizeRootPath(rootPath),
+      extraArgs: flags.rest,
+      logger: reporter.log,
+    });
+    const record = {
+      kind: 'exec' as const,
+      instance: rserver.instance.name,
+      pid: process.pid,
+      lockTarget: rserver.instance.lockTarget,
+      socket: rserver.socketPath,
+      prefix: rserver.rootPath,
+      startedAt: new Date().toISOString(),
+      state: 'running',
+      rserverPid: rserver.pid,
+      readySince: new Date().toISOString(),
+    };
+    await writeStatusFile(rserver.instance.dir, record);
+    reporter.info(`serving RStudio on ${rserver.socketPath}`, {
+      socket: rserver.socketPath,
+      pid: rserver.pid,
+    });
+    const ended = await Promise.race([
+      rserver.exited.then((exit) => ({ exit })),
+      shutdown.signal.then((signal) => ({ signal })),
+    ]);
+    await removeStatusFile(rserver.instance.dir);
+    if ('signal' in ended) {
+      reporter.step(`${ended.signal}: stopping rserver`);
+      await rserver.stop();
+      reporter.done('stopped; nothing left behind');
+      return EXIT.ok;
+    }
+    const { exit } = ended;
+    reporter.error(exit.error?.message ?? `rserver exited (${exit.signal ?? `code ${exit.code}`})`);
+    if (exit.signal) return 128 + constants.signals[exit.signal as NodeJS.Signals];
+    return exit.code ?? EXIT.failure;
+  } finally {
+    shutdown.dispose();
+  }
+}

@@ -1,0 +1,106 @@
+import { parseArgs } from 'node:util';
+import { hasControlCharacters } from '../../lib/validate.js';
+import { UsageError } from './exit-codes.js';
+
+export type FlagSpec = Record<
+  string,
+  { type: 'string' | 'boolean'; multiple?: boolean; short?: string }
+>;
+
+export interface ParsedFlags {
+  values: Record<string, string | boolean | string[] | undefined>;
+  /** Arguments after `--`, passed to rserver. */
+  rest: string[];
+}
+
+const MAX_VALUE_LENGTH = 4096;
+
+// Parses `--name=value` / `--name value` flags strictly: unknown flags, missing values and
+// stray arguments are usage errors with one line saying what is wrong and what to do.
+export function parseFlags(command: string, argv: readonly string[], spec: FlagSpec): ParsedFlags {
+  const separator = argv.indexOf('--');
+  const own = separator < 0 ? [...argv] : argv.slice(0, separator);
+  const rest = separator < 0 ? [] : argv.slice(separator + 1);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: own,
+      options: { ...spec, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (error) {
+    throw new UsageError(
+      `${command}: ${describeParseError(error as Error & { code?: string })} (see \`${command} --help\`)`,
+    );
+  }
+  for (const [name, value] of Object.entries(parsed.values)) {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (typeof item === 'string') validateText(command, name, item);
+    }
+  }
+  return { values: parsed.values, rest };
+}
+
+function describeParseError(error: Error & { code?: string }): string {
+  const option = /'(-[^' ]+)/.exec(error.message)?.[1];
+  switch (error.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${option ?? ''}`.trim();
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return /argument missing/.test(error.message)
+        ? `${option ?? 'an option'} needs a value (${option ?? '--option'}=VALUE)`
+        : `${option ?? 'an option'} does not take a value`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument ${/'([^']*)'/.exec(error.message)?.[1] ?? ''}; rserver arguments go after --`;
+    default:
+      return error.message;
+  }
+}
+
+// Every value: not empty, not huge, no control characters (NUL, newlines) that could cut or
+// forge paths, headers and log lines.
+function validateText(command: string, name: string, value: string): void {
+  if (value.trim() === '')
+    throw new UsageError(`${command}: --${name} needs a value, got an empty one`);
+  if (value.length > MAX_VALUE_LENGTH)
+    throw new UsageError(
+      `${command}: --${name} is too long (${value.length} characters; at most ${MAX_VALUE_LENGTH})`,
+    );
+  if (hasControlCharacters(value))
+    throw new UsageError(
+      `${command}: --${name} contains a control character (newline, NUL…); remove it`,
+    );
+}
+
+export function getString(flags: ParsedFlags, name: string): string | undefined {
+  const value = flags.values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function getStrings(flags: ParsedFlags, name: string): string[] {
+  const value = flags.values[name];
+  return Array.isArray(value) ? value : [];
+}
+
+export function getBoolean(flags: ParsedFlags, name: string): boolean {
+  return flags.values[name] === true;
+}
+
+// A positive number of `unit`s with an upper bound, e.g. `--timeout=30` seconds.
+export function parsePositiveNumber(
+  command: string,
+  name: string,
+  value: string | undefined,
+  unit: string,
+  max: number,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(number > 0) || number > max) {
+    throw new UsageError(
+      `${command}: --${name} must be a number of ${unit} greater than 0 and at most ${max}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return number;
+}

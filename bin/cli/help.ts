@@ -1,0 +1,109 @@
+export const MAIN_HELP = `rsession-proxy — RStudio Server for one user on a private Unix socket
+
+Usage:
+  rsession-proxy exec --socket=PATH [options] [-- rserver arguments]
+  rsession-proxy serve [options] [-- rserver arguments]
+  rsession-proxy status [--json]
+  rsession-proxy stop [--instance=NAME | --socket=PATH]
+  rsession-proxy doctor [--json]
+
+Commands:
+  exec     Run rserver on a socket someone else chose (jupyter-server-proxy's command).
+  serve    Run RStudio behind a private socket (or a token-protected port), starting
+           rserver on the first request.
+  status   Show this user's instances.
+  stop     Stop a running serve or exec cleanly.
+  doctor   Check everything a start needs, with a hint for each problem.
+
+Options:
+  -h, --help      Help for the command (rsession-proxy serve --help).
+  --version       Print the version.
+
+Exit codes: 0 ok, 1 failure, 2 usage error, 3 instance already running.
+Docs: docs/cli.md, docs/jupyter-server-proxy.md, docs/security.md.
+`;
+
+const LAUNCH_OPTIONS = `  --rserver=FILE        rserver binary (RSESSION_PROXY_RSERVER; default: PATH, then
+                        /usr/lib/rstudio-server/bin/rserver, /usr/lib/rstudio/bin/rserver)
+  --r=FILE              R executable (RSESSION_PROXY_R, RSTUDIO_WHICH_R; default: R on PATH)
+  --timeout=SECONDS     How long rserver may take to answer (RSESSION_PROXY_TIMEOUT,
+                        RSERVER_TIMEOUT; default 30)
+  --runtime-dir=DIR     Base of the private directories (RSESSION_PROXY_RUNTIME_DIR;
+                        default $XDG_RUNTIME_DIR/rsession-proxy or /tmp/rsession-proxy-<uid>)
+  --log-format=FORMAT   text (default) or json, for status lines on stderr
+  --verbose             Also show rserver's INFO lines and debug messages
+  -- ARGS               Passed to rserver last (options rsession-proxy sets are refused)`;
+
+export const EXEC_HELP = `Usage: rsession-proxy exec --socket=PATH [options] [-- rserver arguments]
+
+Runs rserver bound to PATH and stays in the foreground. PATH's directory must be yours with
+no group/other permissions; it is created with mode 0700 when missing. Exits with rserver's
+exit status when rserver ends; on SIGTERM, SIGINT or SIGHUP stops rserver and every process
+it started, removes the socket and exits 0.
+
+Options:
+  --socket=PATH         Unix socket to serve RStudio on (required)
+  --root-path=PATH      The URL prefix the proxy in front serves RStudio under
+                        (e.g. /user/alice/rstudio/; default /)
+${LAUNCH_OPTIONS}
+
+jupyter-server-proxy (see docs/jupyter-server-proxy.md):
+  "command": ["rsession-proxy", "exec", "--socket={unix_socket}",
+              "--root-path={base_url}rstudio/"], "unix_socket": true
+
+Example:
+  mkdir -m 700 -p /tmp/me && rsession-proxy exec --socket=/tmp/me/rstudio.sock
+`;
+
+export const SERVE_HELP = `Usage: rsession-proxy serve [options] [-- rserver arguments]
+
+Serves RStudio through an authenticated proxy. By default it listens on a Unix socket in a
+directory only you can enter and prints the ssh command that brings it to your laptop, so no
+TCP port is opened on a shared host. rserver starts on the first authenticated request and
+again after a crash.
+
+Options:
+  --listen=unix:PATH|HOST:PORT
+                        Where to listen (RSESSION_PROXY_LISTEN; default a Unix socket in
+                        the instance's private directory). A TCP port always needs a token.
+  --prefix=/P/          Serve RStudio under this path (RSESSION_PROXY_PREFIX; default /)
+  --token=T             Access token (visible in ps: prefer the next two)
+  --token-file=FILE     Read the token from a file of yours with mode 0600
+                        (also RSESSION_PROXY_TOKEN, RSESSION_PROXY_TOKEN_FILE)
+  --no-token            No token (only with --listen=unix:PATH). Default: a new random token
+  --allow-host=NAME     Accept requests for this host name too (repeatable;
+                        RSESSION_PROXY_ALLOW_HOSTS=a,b). Always accepted: localhost,
+                        127.0.0.1, [::1]; others are refused (DNS rebinding)
+  --instance=NAME       Instance name (RSESSION_PROXY_INSTANCE; default "default")
+  --idle-timeout=MIN    Stop rserver after MIN minutes without traffic; it starts again on
+                        the next request (RSESSION_PROXY_IDLE_TIMEOUT)
+  --demo                Use the rserver test double instead of RStudio Server (from a clone)
+${LAUNCH_OPTIONS}
+
+Endpoints: <prefix>_rsession-proxy/health (no auth: "ok"), <prefix>_rsession-proxy/status.
+
+Examples:
+  rsession-proxy serve
+  rsession-proxy serve --listen=127.0.0.1:8787 --token-file=~/.rstudio-token
+`;
+
+export const STATUS_HELP = `Usage: rsession-proxy status [--json] [--runtime-dir=DIR]
+
+Lists this user's instances: state, supervisor and rserver pids, socket, listener, uptime and
+last activity.
+`;
+
+export const STOP_HELP = `Usage: rsession-proxy stop [--instance=NAME | --socket=PATH] [--runtime-dir=DIR]
+
+Stops a running serve (by instance, default "default") or exec (by socket) through its
+supervisor: rserver and everything it started stop, the sockets and the lock go away. Exits 0
+when nothing was running.
+`;
+
+export const DOCTOR_HELP = `Usage: rsession-proxy doctor [--json] [--rserver=FILE] [--r=FILE] [--instance=NAME]
+                             [--runtime-dir=DIR]
+
+Checks what a start needs: rserver and its version (--www-socket support), R, the private
+directories, socket path lengths, setpriv and XDG_RUNTIME_DIR. Prints a checklist with a hint
+per problem; exits 1 when something blocks a start.
+`;

@@ -1,0 +1,65 @@
+import { chmod } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
+import { RSessionProxyError } from '../errors.js';
+import { ensurePrivateDir } from '../private-dir.js';
+import { assertSocketPathLength, removeStaleSocket } from '../socket-path.js';
+import { hasControlCharacters } from '../validate.js';
+
+/** A Unix socket path, or a TCP host and port (port 0 picks a free one). */
+export type ListenSpec = { path: string } | { host: string; port: number };
+
+// `unix:/path/to.sock` or `host:port` (`[::1]:8787`, `127.0.0.1:0`, `localhost:8787`).
+export function parseListenSpec(value: string): ListenSpec {
+  if (value.startsWith('unix:')) {
+    const path = value.slice('unix:'.length);
+    if (!path.startsWith('/') || hasControlCharacters(path)) {
+      throw invalidListen(value, 'a Unix socket needs an absolute path: unix:/path/to/socket');
+    }
+    return { path };
+  }
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[2]);
+  if (!match?.[1] || port > 65_535) {
+    throw invalidListen(value, 'expected unix:/path/to/socket or HOST:PORT (e.g. 127.0.0.1:8787)');
+  }
+  return { host: match[1].replace(/^\[|\]$/g, ''), port };
+}
+
+function invalidListen(value: string, why: string): RSessionProxyError {
+  return new RSessionProxyError(
+    'EINVALIDOPTION',
+    `Invalid listener ${JSON.stringify(value)}: ${why}.`,
+  );
+}
+
+export function formatListenSpec(spec: ListenSpec): string {
+  if ('path' in spec) return `unix:${spec.path}`;
+  return spec.host.includes(':') ? `[${spec.host}]:${spec.port}` : `${spec.host}:${spec.port}`;
+}
+
+// Listens on a private Unix socket (its directory private, the socket 0600; a socket a crashed
+// run left behind is replaced, anything else refused) or on TCP; resolves the real address.
+export async function listen(server: Server, spec: ListenSpec): Promise<ListenSpec> {
+  if ('path' in spec) {
+    assertSocketPathLength(spec.path, 'listener socket');
+    await ensurePrivateDir(dirname(spec.path));
+    await removeStaleSocket(spec.path);
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    const done = () => {
+      server.off('error', reject);
+      resolve();
+    };
+    if ('path' in spec) server.listen(spec.path, done);
+    else server.listen(spec.port, spec.host, done);
+  });
+  if ('path' in spec) {
+    await chmod(spec.path, 0o600);
+    return spec;
+  }
+  const address = server.address() as AddressInfo;
+  return { host: spec.host, port: address.port };
+}

@@ -1,0 +1,43 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+function wantsHtml(req: IncomingMessage): boolean {
+  return /text\/html/.test(req.headers.accept ?? '');
+}
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+// A short answer in the format the client asked for: a page for browsers, JSON otherwise.
+export function sendMessage(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  title: string,
+  detail: string,
+  headers: Record<string, string> = {},
+): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const html = wantsHtml(req);
+  const body = html
+    ? `<!doctype html><meta charset="utf-8"><title>${escapeHtml(title)}</title><h1>${escapeHtml(title)}</h1><p>${escapeHtml(detail)}</p>\n`
+    : `${JSON.stringify({ error: title, detail })}\n`;
+  res.writeHead(status, {
+    'Content-Type': html ? 'text/html; charset=utf-8' : 'application/json',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+    ...headers,
+  });
+  res.end(body);
+}
+
+// Refuses an upgrade on the raw socket: there is no response object before the handshake.
+export function refuseUpgrade(
+  socket: NodeJS.WritableStream & { destroy(): void },
+  status: number,
+  reason: string,
+): void {
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
