@@ -95,6 +95,9 @@ export async function openInstance(
   if (options.socketPath === undefined) await ensureInstanceStateDir(layout.name);
   const log = (message: string) =>
     options.logger?.({ level: 'info', source: 'rsession-proxy', message });
+  if (layout.base.warning) {
+    options.logger?.({ level: 'warn', source: 'rsession-proxy', message: layout.base.warning });
+  }
   log(`private directory ${layout.dir}`);
   const lock = await acquireLock(layout.lockTarget, { socket: layout.socketPath, onCompromised });
   log(`lock held on ${layout.lockTarget}`);

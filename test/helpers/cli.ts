@@ -47,11 +47,10 @@ export class CliProcess {
   stderr = '';
   readonly #listeners = new Set<() => void>();
 
-  constructor(args: readonly string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [CLI, ...args], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  // `argv` replaces `node <cli> args` when given: e.g. the same command run as another user.
+  constructor(args: readonly string[], env: NodeJS.ProcessEnv, argv?: [string, string[]]) {
+    const [command, commandArgs] = argv ?? [process.execPath, [CLI, ...args]];
+    this.child = spawn(command, commandArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout?.on('data', (chunk: Buffer) => this.#append('stdout', chunk));
     this.child.stderr?.on('data', (chunk: Buffer) => this.#append('stderr', chunk));
     this.exited = new Promise((resolve) =>

@@ -72,6 +72,33 @@ export function asUser(
   ];
 }
 
+// Like asUser, but through `setpriv`, which execs the command in place: the pid the test holds
+// is the command's own, so signals sent to it reach it (runuser forks and waits instead).
+export function execAsUser(
+  user: TestUser,
+  command: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): [string, string[]] {
+  const assignments = Object.entries(env).map(([key, value]) => `${key}=${value}`);
+  return [
+    'setpriv',
+    [
+      `--reuid=${user.uid}`,
+      `--regid=${user.gid}`,
+      '--init-groups',
+      '--',
+      'env',
+      '-i',
+      `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`,
+      `USER=${user.name}`,
+      ...assignments,
+      command,
+      ...args,
+    ],
+  ];
+}
+
 export interface LibCallResult<T> {
   value?: T;
   error?: { code?: string; message: string };
