@@ -174,7 +174,7 @@ describe('hostile HTTP against serve', () => {
               'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
             },
           },
-        ).catch((error: Error) => ({ status: error.message }));
+        ).catch((error: unknown) => ({ status: String(error) }));
       assert.equal((await upgrade('attacker.example')).status, 403);
       assert.equal(
         (
@@ -195,7 +195,7 @@ describe('hostile HTTP against serve', () => {
     }
     const ok = await openWebSocket(`ws://127.0.0.1:${port}/p/ab/`, [], {
       authorization: `token ${token}`,
-    }).catch((e: { status?: number }) => e.status);
+    }).catch((e: unknown) => (e as { status?: number }).status);
     // Without rserver's sign-in cookie the double refuses: the proxy did forward it there.
     assert.equal(ok, 401);
     assert.equal(decoyConnections, 0);
