@@ -47,29 +47,27 @@ export function useUsers<R extends string>(...roles: R[]): Record<R, TestUser> {
   return users;
 }
 
-// The argv that runs `command args...` as `user`, with a clean environment plus `env`.
+// `env -i PATH=… USER=… <env> command args…`: the command with a clean environment.
+function inCleanEnv(
+  user: TestUser,
+  command: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): string[] {
+  const assignments = Object.entries(env).map(([key, value]) => `${key}=${value}`);
+  const path = `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`;
+  return ['env', '-i', path, `USER=${user.name}`, ...assignments, command, ...args];
+}
+
+// The argv that runs `command args...` as `user` (through runuser), with a clean environment
+// plus `env`.
 export function asUser(
   user: TestUser,
   command: string,
   args: readonly string[],
   env: Record<string, string> = {},
 ): [string, string[]] {
-  const assignments = Object.entries(env).map(([key, value]) => `${key}=${value}`);
-  return [
-    'runuser',
-    [
-      '-u',
-      user.name,
-      '--',
-      'env',
-      '-i',
-      `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`,
-      `USER=${user.name}`,
-      ...assignments,
-      command,
-      ...args,
-    ],
-  ];
+  return ['runuser', ['-u', user.name, '--', ...inCleanEnv(user, command, args, env)]];
 }
 
 // Like asUser, but through `setpriv`, which execs the command in place: the pid the test holds
@@ -80,23 +78,8 @@ export function execAsUser(
   args: readonly string[],
   env: Record<string, string> = {},
 ): [string, string[]] {
-  const assignments = Object.entries(env).map(([key, value]) => `${key}=${value}`);
-  return [
-    'setpriv',
-    [
-      `--reuid=${user.uid}`,
-      `--regid=${user.gid}`,
-      '--init-groups',
-      '--',
-      'env',
-      '-i',
-      `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`,
-      `USER=${user.name}`,
-      ...assignments,
-      command,
-      ...args,
-    ],
-  ];
+  const ids = [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--'];
+  return ['setpriv', [...ids, ...inCleanEnv(user, command, args, env)]];
 }
 
 export interface LibCallResult<T> {
