@@ -52,13 +52,27 @@ describe('rsession-proxy exec', () => {
     assert.equal(existsSync(`${socket}.lock`), false, 'lock released');
   });
 
-  test('creates a missing socket directory with mode 0700', async () => {
+  test('creates a missing socket directory with mode 0700; --log-format=json writes JSON lines', async () => {
     const dir = newDir();
     const socket = join(dir, 'rstudio.sock');
-    const exec = new CliProcess(['exec', `--socket=${socket}`, ...DOUBLE_FLAGS], env);
+    const exec = new CliProcess(
+      ['exec', `--socket=${socket}`, '--log-format=json', ...DOUBLE_FLAGS],
+      env,
+    );
     await exec.waitFor(/serving RStudio on /);
     assert.equal(statSync(dir).mode & 0o777, 0o700);
     assert.equal((await exec.stop('SIGINT')).code, 0);
+    const lines = exec.stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { time: string; level: string; message: string });
+    assert.ok(lines.length >= 4);
+    for (const line of lines)
+      assert.ok(
+        !Number.isNaN(Date.parse(line.time)) && line.level && line.message,
+        JSON.stringify(line),
+      );
+    assert.ok(lines.some((line) => /^rserver ready \(pid \d+\) in [\d.]+ s$/.test(line.message)));
   });
 
   test('refuses a 0755 socket directory, naming it and its mode', async () => {
