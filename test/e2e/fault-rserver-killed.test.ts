@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { makeCliEnv, serveDoubleArgs, startCli, type RunningCli } from '../helpers/cli.js';
 import { findSocketsAndLocks, markedPids } from '../helpers/leftovers.js';
 import { isAlive } from '../helpers/proc.js';
-import { readUsage } from '../helpers/proc-usage.js';
+import { countUnixConnections } from '../helpers/proc-usage.js';
 import { waitUntil } from '../helpers/processes.js';
 import { fetchServed, getServeStatus, signIn, type SignedIn } from '../helpers/served.js';
 import { nextMessage, openWebSocket } from '../helpers/ws-client.js';
@@ -98,7 +98,6 @@ test('rserver SIGKILLed under 50 busy clients: each gets a 502/503 or a closed s
   const before = await getServeStatus(cli);
   assert.equal(before.state, 'running');
   const oldPid = before.pid ?? 0;
-  const idleFds = readUsage(cli.pid).fds;
 
   const polls = Array.from({ length: 20 }, () =>
     startRequest(cli, signedIn, '/rstudio/events/get_events', 'POST'),
@@ -127,10 +126,10 @@ test('rserver SIGKILLed under 50 busy clients: each gets a 502/503 or a closed s
     });
   }
   await Promise.all([...polls, ...downloads].map((client) => client.inFlight));
-  // Every client holds two descriptors in the proxy (its own connection and rserver's): all 50
-  // are through to rserver.
+  // Each busy client holds a connection of its own to rserver: all 50 are through.
+  const rserverSocket = join(runtimeDir, 'default', 'rserver.sock');
   await waitUntil(
-    () => readUsage(cli.pid).fds >= idleFds + 2 * 50 - 2,
+    () => countUnixConnections(rserverSocket) >= 50,
     10_000,
     'the 50 clients to reach rserver',
   );
