@@ -78,8 +78,7 @@ export interface RunningCli {
   stop(timeout?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-// Spawns the command, collects its output, and ends it (SIGKILL) after the test file if the
-// test did not.
+// Spawns the command, collects its output, and ends it after the test file if the test did not.
 function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv) {
   const child = spawn(process.execPath, [CLI, ...args], {
     env,
@@ -91,8 +90,12 @@ function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv) {
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   // 'close' comes after 'exit', once the output pipes are drained.
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  // A test that failed half-way: SIGTERM first, so that serve stops rserver and its rsession
+  // (a SIGKILL would orphan the rsession), SIGKILL if it does not end.
+  after(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    await waitForExit(child, 15_000).catch(() => child.kill('SIGKILL'));
   });
   return { child, closed, stdout: () => stdout, stderr: () => stderr };
 }
