@@ -13,6 +13,7 @@ import {
 } from '../socket-path.js';
 import { ensureInstanceStateDir, getInstanceStateDir } from '../state-dir.js';
 import { isErrnoException } from '../errno.js';
+import { stopLeftovers } from './leftovers.js';
 import type { NormalizedLaunchOptions } from './options.js';
 
 /** Where one instance keeps what rserver needs; every directory in it is private. */
@@ -81,7 +82,8 @@ export interface OpenInstance {
 }
 
 // Makes an instance ready for rserver: checks socket path lengths, creates the private
-// directories, takes the lock, and only then removes a socket a crashed holder left behind.
+// directories, takes the lock, and only then stops the processes and removes the socket a
+// killed holder left behind.
 export async function openInstance(
   options: NormalizedLaunchOptions,
   onCompromised?: (error: RSessionProxyError) => void,
@@ -102,6 +104,7 @@ export async function openInstance(
   const lock = await acquireLock(layout.lockTarget, { socket: layout.socketPath, onCompromised });
   log(`lock held on ${layout.lockTarget}`);
   try {
+    await stopLeftovers(layout.lockTarget, options);
     await removeStaleSocket(layout.socketPath);
     await ensurePrivateDir(layout.databaseDir);
     await writeFile(

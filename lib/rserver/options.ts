@@ -142,16 +142,18 @@ function numberFromEnv(env: NodeJS.ProcessEnv, name: string, scale = 1): number 
 // and validates each option beside the feature it serves.
 export function normalizeLaunchOptions(options: LaunchOptions = {}): NormalizedLaunchOptions {
   const env = options.env ?? process.env;
+  // rserver runs in --server-working-dir (/): a relative R path would name another file there.
+  const absolute = (path: string | undefined) => (path === undefined ? undefined : resolve(path));
   const socketPath = validatePath('socketPath', options.socketPath);
   const threadPoolSize =
     options.threadPoolSize ?? numberFromEnv(env, 'JUPYTER_RSESSION_PROXY_THREAD_POOL_SIZE');
   return {
     instance: options.instance ?? 'default',
     runtimeDir: options.runtimeDir,
-    socketPath: socketPath === undefined ? undefined : resolve(socketPath),
+    socketPath: absolute(socketPath),
     rootPath: normalizeRootPath(options.rootPath ?? '/'),
     rserver: validatePath('rserver', options.rserver),
-    r: validatePath('r', options.r),
+    r: absolute(validatePath('r', options.r)),
     frameOrigin: validateFrameOrigin(
       options.frameOrigin ?? (env.JUPYTER_RSESSION_PROXY_WWW_FRAME_ORIGIN || 'same'),
     ),

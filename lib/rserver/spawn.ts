@@ -9,6 +9,7 @@ import { findOnPath } from './find.js';
 import type { InstanceLayout } from './instance.js';
 import { explainRServerFailure } from './known-errors.js';
 import { LineTail } from './line-tail.js';
+import { stopLeftovers } from './leftovers.js';
 import type { NormalizedLaunchOptions } from './options.js';
 import {
   findMarkedProcesses,
@@ -159,19 +160,6 @@ export async function startRServer(input: StartRServerInput): Promise<RServerPro
     );
   }
   return new RunningRServer(child, child.pid, input, log).waitUntilReady();
-}
-
-// Processes of this instance that an earlier supervisor left running when it was killed (the
-// orphaned rsession of RSERVER.md §5) are stopped before a new rserver starts.
-async function stopLeftovers(marker: string, options: NormalizedLaunchOptions): Promise<void> {
-  const leftovers = findMarkedProcesses(INSTANCE_MARKER, marker);
-  if (leftovers.length === 0) return;
-  options.logger?.({
-    level: 'warn',
-    source: 'rsession-proxy',
-    message: `stopping ${leftovers.length} process(es) an earlier run of this instance left behind: pid ${leftovers.map((entry) => entry.pid).join(', ')}`,
-  });
-  await terminateProcesses(leftovers, Math.min(options.stopTimeout, 2000));
 }
 
 class RunningRServer extends EventEmitter implements RServerProcess {

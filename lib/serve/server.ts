@@ -147,6 +147,11 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   };
   await writeStatus();
   supervisor.on('state', () => void writeStatus());
+  // rserver died, or a tmp cleaner took its socket or directory: the next request starts a new
+  // one, and without this line nobody would learn why the old one went.
+  supervisor.on('crash', (error: Error) =>
+    options.logger?.({ level: 'warn', source: 'rsession-proxy', message: error.message }),
+  );
   const idleTimeout = options.idleTimeout ?? 0;
   const ticker = setInterval(
     () => {

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { main } from '../../bin/cli/main.js';
-import { runCli } from '../helpers/cli.js';
-import { makeCliEnv } from '../helpers/cli-env.js';
+import { runCli, makeCliEnv } from '../helpers/cli.js';
 
 const { env } = makeCliEnv();
 

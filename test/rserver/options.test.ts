@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { normalizeLaunchOptions, normalizeRootPath } from '../../lib/index.js';
 
@@ -31,6 +32,10 @@ describe('normalizeLaunchOptions', () => {
     assert.equal(o.stopTimeout, 5000);
     assert.equal(o.threadPoolSize, undefined);
     assert.deepEqual(o.extraArgs, []);
+  });
+
+  test('a relative R path is made absolute: rserver runs R from its own working directory', () => {
+    assert.equal(normalizeLaunchOptions({ env: {}, r: './bin/R' }).r, resolve('bin/R'));
   });
 
   test("jupyter-rsession-proxy's environment knobs keep working", () => {
