@@ -22,10 +22,9 @@ async function raw(port: number, bytes: string, timeout = 5000): Promise<string>
   socket.write(bytes);
   let answer = '';
   socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
-  await Promise.race([
-    once(socket, 'close'),
-    new Promise((resolve) => setTimeout(resolve, timeout)),
-  ]);
+  // Not events.once: it would reject on the 'error' that a reset emits.
+  const closed = new Promise((resolve) => socket.on('close', resolve));
+  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, timeout))]);
   socket.destroy();
   return answer;
 }
