@@ -1,0 +1,224 @@
+import type { ColdStartSample } from './cold-start.js';
+import type { ContenderName } from './contenders.js';
+import type { Machine } from './machine.js';
+import type {
+  DownloadResult,
+  HttpMeasurement,
+  IdleSocketsResult,
+  WsEchoResult,
+} from './measure.js';
+import { spread, type Spread } from './stats.js';
+
+export interface Settings {
+  repeats: number;
+  /** Length of each wrk run and of each WebSocket echo run. */
+  seconds: number;
+  downloadBytes: number;
+  idleSockets: number;
+  coldStarts: number;
+}
+
+/** Everything measured for one contender in one round, on fresh processes. */
+export interface ContenderRun {
+  contender: ContenderName;
+  round: number;
+  /** The proxy's RSS after starting and one request (none for direct). */
+  idleRssKb: number | undefined;
+  idleSockets: IdleSocketsResult | undefined;
+  /** undefined without wrk. */
+  http1: HttpMeasurement | undefined;
+  http32: HttpMeasurement | undefined;
+  wsEcho: WsEchoResult;
+  download: DownloadResult;
+  /** The proxy's RSS at rest once all the load above has passed. */
+  rssAfterLoadKb: number | undefined;
+}
+
+export interface ColdStartSeries {
+  /** What served as rserver: the bench backend, or the rserver test double. */
+  rserver: 'bench backend' | 'rserver double';
+  samples: ColdStartSample[];
+}
+
+export interface Results {
+  version: 1;
+  generatedAt: string;
+  mode: 'full' | 'quick';
+  settings: Settings;
+  machine: Machine;
+  contenders: ContenderName[];
+  /** Contenders or figures left out, and why. */
+  skipped: string[];
+  nginxConfig: string | undefined;
+  runs: ContenderRun[];
+  coldStart: ColdStartSeries[];
+}
+
+export interface Metric {
+  key: string;
+  label: string;
+  unit: string;
+  better: 'higher' | 'lower';
+  digits: number;
+  get(run: ContenderRun): number | undefined;
+}
+
+// /proc counts KiB; the report uses decimal units, as the issue's floors do (60 MB, 30 KB).
+export const KIB_TO_MB = 1024 / 1e6;
+const toMb = (kb: number | undefined) => (kb === undefined ? undefined : kb * KIB_TO_MB);
+
+/** Every figure of the table, in its order. */
+export const METRICS: readonly Metric[] = [
+  {
+    key: 'rps1',
+    label: 'requests/s, 1 connection',
+    unit: 'req/s',
+    better: 'higher',
+    digits: 0,
+    get: (r) => r.http1?.rps,
+  },
+  {
+    key: 'p50_1',
+    label: 'p50 latency, 1 connection',
+    unit: 'ms',
+    better: 'lower',
+    digits: 3,
+    get: (r) => r.http1?.p50Ms,
+  },
+  {
+    key: 'p99_1',
+    label: 'p99 latency, 1 connection',
+    unit: 'ms',
+    better: 'lower',
+    digits: 3,
+    get: (r) => r.http1?.p99Ms,
+  },
+  {
+    key: 'rps32',
+    label: 'requests/s, 32 connections',
+    unit: 'req/s',
+    better: 'higher',
+    digits: 0,
+    get: (r) => r.http32?.rps,
+  },
+  {
+    key: 'p50_32',
+    label: 'p50 latency, 32 connections',
+    unit: 'ms',
+    better: 'lower',
+    digits: 2,
+    get: (r) => r.http32?.p50Ms,
+  },
+  {
+    key: 'p99_32',
+    label: 'p99 latency, 32 connections',
+    unit: 'ms',
+    better: 'lower',
+    digits: 2,
+    get: (r) => r.http32?.p99Ms,
+  },
+  {
+    key: 'cpu32',
+    label: 'proxy CPU per request, 32 connections',
+    unit: 'µs',
+    better: 'lower',
+    digits: 1,
+    get: (r) => r.http32?.cpuUsPerRequest,
+  },
+  {
+    key: 'wsP50',
+    label: 'WebSocket echo RTT p50',
+    unit: 'ms',
+    better: 'lower',
+    digits: 3,
+    get: (r) => r.wsEcho.rttP50Ms,
+  },
+  {
+    key: 'wsP99',
+    label: 'WebSocket echo RTT p99',
+    unit: 'ms',
+    better: 'lower',
+    digits: 3,
+    get: (r) => r.wsEcho.rttP99Ms,
+  },
+  {
+    key: 'wsRate',
+    label: 'WebSocket messages/s, 64 in flight',
+    unit: 'msg/s',
+    better: 'higher',
+    digits: 0,
+    get: (r) => r.wsEcho.messagesPerSecond,
+  },
+  {
+    key: 'download',
+    label: 'download throughput',
+    unit: 'MB/s',
+    better: 'higher',
+    digits: 0,
+    get: (r) => r.download.bytes / 1e6 / r.download.seconds,
+  },
+  {
+    key: 'downloadRss',
+    label: 'proxy RSS growth during the download',
+    unit: 'MB',
+    better: 'lower',
+    digits: 1,
+    get: (r) =>
+      r.download.rssPeakKb === undefined || r.download.rssBeforeKb === undefined
+        ? undefined
+        : (r.download.rssPeakKb - r.download.rssBeforeKb) * KIB_TO_MB,
+  },
+  {
+    key: 'idleRss',
+    label: 'proxy RSS, idle',
+    unit: 'MB',
+    better: 'lower',
+    digits: 1,
+    get: (r) => toMb(r.idleRssKb),
+  },
+  {
+    key: 'wsRss',
+    label: 'proxy RSS with the idle WebSockets open',
+    unit: 'MB',
+    better: 'lower',
+    digits: 1,
+    get: (r) => toMb(r.idleSockets?.rssWithSocketsKb),
+  },
+  {
+    key: 'kbPerWs',
+    label: 'RSS per idle WebSocket',
+    unit: 'KB',
+    better: 'lower',
+    digits: 1,
+    get: (r) => (r.idleSockets === undefined ? undefined : r.idleSockets.kibPerSocket * 1.024),
+  },
+  {
+    key: 'afterLoadRss',
+    label: 'proxy RSS at rest after the load',
+    unit: 'MB',
+    better: 'lower',
+    digits: 1,
+    get: (r) => toMb(r.rssAfterLoadKb),
+  },
+];
+
+export function getMetric(key: string): Metric {
+  const metric = METRICS.find((candidate) => candidate.key === key);
+  if (!metric) throw new Error(`no metric ${key}`);
+  return metric;
+}
+
+// The median, min and max of one figure for one contender across rounds; undefined when the
+// figure does not apply to it (direct has no proxy memory) or was skipped.
+export function summarize(
+  results: Results,
+  contender: ContenderName,
+  key: string,
+): Spread | undefined {
+  const metric = getMetric(key);
+  const values = results.runs
+    .filter((run) => run.contender === contender)
+    .map((run) => metric.get(run))
+    .filter((value): value is number => value !== undefined && Number.isFinite(value));
+  return values.length === 0 ? undefined : spread(values);
+}
