@@ -1,17 +1,14 @@
-import type { IncomingMessage } from 'node:http';
-import httpProxy from 'http-proxy';
+import type { Agent, IncomingMessage } from 'node:http';
 import { RSessionProxyError } from '../errors.js';
 import { createBackendAgent } from './agent.js';
 import { destroyExchange, type Exchange } from './exchange.js';
 import type { NormalizedOptions } from './options.js';
-import { listenToProxy } from './proxy-events.js';
 
-/** What the request and upgrade handlers share: one http-proxy, one agent, one bookkeeping. */
+/** What the request and upgrade handlers share: one connection pool, one bookkeeping. */
 export interface AdapterCore {
   readonly options: NormalizedOptions;
-  readonly proxy: httpProxy;
-  /** Exchanges by the request http-proxy hands back in its events. */
-  readonly exchanges: WeakMap<IncomingMessage, Exchange>;
+  /** Keep-alive connections to rserver's socket. */
+  readonly agent: Agent;
   /** Exchanges still open, for close(). */
   readonly live: Set<Exchange>;
   readonly closed: boolean;
@@ -26,8 +23,6 @@ export interface AdapterCore {
 
 export function createCore(options: NormalizedOptions): AdapterCore {
   const agent = createBackendAgent();
-  const proxy = httpProxy.createProxyServer({ agent, xfwd: false, prependPath: false });
-  const exchanges = new WeakMap<IncomingMessage, Exchange>();
   const live = new Set<Exchange>();
   let lastActivity = Date.now();
   let closed = false;
@@ -46,12 +41,9 @@ export function createCore(options: NormalizedOptions): AdapterCore {
     }
   };
 
-  listenToProxy(proxy, { exchanges, proxyTimeout: options.proxyTimeout, touch, report });
-
   return {
     options,
-    proxy,
-    exchanges,
+    agent,
     live,
     get closed() {
       return closed;
@@ -96,7 +88,6 @@ export function createCore(options: NormalizedOptions): AdapterCore {
       const closing = [...live].map(destroyExchange);
       live.clear();
       agent.destroy();
-      proxy.close();
       await Promise.all(closing.flat());
     },
   };

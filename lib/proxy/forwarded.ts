@@ -153,11 +153,31 @@ function firstList(value: string | string[] | undefined): string[] {
     .filter((item) => item !== '');
 }
 
-// Response headers that describe the backend connection, not the response: passing on
-// rserver's `Connection: close` would close the client's connection for no reason.
-export function stripResponseHopByHop(headers: IncomingHttpHeaders): void {
-  const listed = (headers.connection ?? '').split(',').map((token) => token.trim().toLowerCase());
-  for (const name of [...listed, 'connection', 'keep-alive', 'proxy-connection', 'trailer']) {
-    if (name !== '' && name !== 'transfer-encoding') Reflect.deleteProperty(headers, name);
+// Response headers that describe rserver's connection, not the response: passing on its
+// `Connection: close` would close the client's connection for no reason.
+const RESPONSE_HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'trailer'];
+
+// rserver's response headers as the client gets them, from the raw list (`[name, value, ...]`,
+// case and repeated Set-Cookie lines kept as rserver sent them): connection-scoped ones and those
+// its Connection header names dropped. Transfer-Encoding is dropped too when the body is not
+// sent in rserver's framing (to an HTTP/1.0 client, or relayed raw): the body arrives decoded.
+export function filterResponseHeaders(
+  raw: readonly string[],
+  dropTransferEncoding: boolean,
+): string[] {
+  const dropped = new Set(RESPONSE_HOP_BY_HOP);
+  if (dropTransferEncoding) dropped.add('transfer-encoding');
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]?.toLowerCase() !== 'connection') continue;
+    for (const token of (raw[i + 1] ?? '').split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name !== '' && name !== 'transfer-encoding') dropped.add(name);
+    }
   }
+  const kept: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] ?? '';
+    if (!dropped.has(name.toLowerCase())) kept.push(name, raw[i + 1] ?? '');
+  }
+  return kept;
 }
