@@ -55,3 +55,6 @@ export { createProxyAdapter, type AttachOptions, type ProxyAdapter } from './pro
 export { createFixedBackend } from './proxy/fixed-backend.js';
 export { type ProxyAdapterOptions } from './proxy/options.js';
 export { rewriteLocation, type LocationContext } from './proxy/location.js';
+export { serve, type ServeHandle, type ServeOptions } from './serve/server.js';
+export { parseListenSpec, type ListenSpec } from './serve/listen.js';
+export { createHostGuard, LOOPBACK_HOSTS } from './serve/host-guard.js';

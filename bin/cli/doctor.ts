@@ -149,9 +149,7 @@ export async function runDoctorChecks(
       base.source === 'option' ||
       base.source === 'RSESSION_PROXY_RUNTIME_DIR',
     blocking: false,
-    detail:
-      base.warning ??
-      (env.XDG_RUNTIME_DIR ?? `unset; using ${base.path}`),
+    detail: base.warning ?? env.XDG_RUNTIME_DIR ?? `unset; using ${base.path}`,
     hint:
       base.source === 'tmpdir'
         ? 'Fine: the fallback in the temporary directory is private too. Log in through systemd/pam_systemd to get /run/user/<uid>.'

@@ -24,19 +24,23 @@ export async function runExec(
   env: NodeJS.ProcessEnv,
   reporter: Reporter,
 ): Promise<number> {
+  // Every flag is checked before anything else, so each mistake is reported for itself.
+  const rootPath = getString(flags, 'root-path');
+  const options = {
+    ...commonLaunchOptions('rsession-proxy exec', flags, env),
+    rootPath: rootPath === undefined ? undefined : normalizeRootPath(rootPath),
+  };
   const socketPath = getString(flags, 'socket');
   if (socketPath === undefined) {
     throw new UsageError(
       'rsession-proxy exec: --socket=PATH is required (jupyter-server-proxy passes --socket={unix_socket})',
     );
   }
-  const rootPath = getString(flags, 'root-path');
   const shutdown = waitForShutdownSignal();
   try {
     const rserver = await launchRServer({
-      ...commonLaunchOptions('rsession-proxy exec', flags, env),
+      ...options,
       socketPath,
-      rootPath: rootPath === undefined ? undefined : normalizeRootPath(rootPath),
       extraArgs: flags.rest,
       logger: reporter.log,
     });

@@ -15,6 +15,9 @@ export interface ParsedFlags {
 
 const MAX_VALUE_LENGTH = 4096;
 
+/** Flags that name files or directories: absolute paths, so what they point at is never a surprise. */
+const PATH_FLAGS = new Set(['socket', 'runtime-dir', 'rserver', 'r', 'token-file']);
+
 // Parses `--name=value` / `--name value` flags strictly: unknown flags, missing values and
 // stray arguments are usage errors with one line saying what is wrong and what to do.
 export function parseFlags(command: string, argv: readonly string[], spec: FlagSpec): ParsedFlags {
@@ -71,6 +74,15 @@ function validateText(command: string, name: string, value: string): void {
     throw new UsageError(
       `${command}: --${name} contains a control character (newline, NUL…); remove it`,
     );
+  if (PATH_FLAGS.has(name) && !isPlainAbsolutePath(value)) {
+    throw new UsageError(
+      `${command}: --${name} needs an absolute path without . or .. parts (e.g. /tmp/me/rstudio.sock), got ${JSON.stringify(value)}`,
+    );
+  }
+}
+
+export function isPlainAbsolutePath(value: string): boolean {
+  return value.startsWith('/') && !value.split('/').some((part) => part === '.' || part === '..');
 }
 
 export function getString(flags: ParsedFlags, name: string): string | undefined {

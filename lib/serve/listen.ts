@@ -14,8 +14,12 @@ export type ListenSpec = { path: string } | { host: string; port: number };
 export function parseListenSpec(value: string): ListenSpec {
   if (value.startsWith('unix:')) {
     const path = value.slice('unix:'.length);
-    if (!path.startsWith('/') || hasControlCharacters(path)) {
-      throw invalidListen(value, 'a Unix socket needs an absolute path: unix:/path/to/socket');
+    const dotted = path.split('/').some((part) => part === '.' || part === '..');
+    if (!path.startsWith('/') || dotted || hasControlCharacters(path)) {
+      throw invalidListen(
+        value,
+        'a Unix socket needs an absolute path without . or .. parts: unix:/path/to/socket',
+      );
     }
     return { path };
   }

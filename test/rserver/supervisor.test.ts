@@ -52,7 +52,7 @@ describe('Supervisor with the rserver double', () => {
   for (const code of ['1', '0']) {
     test(`a crash while running (exit code ${code}) fires 'crash'; the next ensureRunning() starts a new pid`, async () => {
       const rserver = await variant({
-        RSERVER_DOUBLE_EXIT_AFTER_MS: '300',
+        RSERVER_DOUBLE_EXIT_AFTER_MS: '2000',
         RSERVER_DOUBLE_EXIT_CODE: code,
       });
       const supervisor = createSupervisor({ ...options, instance: `crash-${code}`, rserver });

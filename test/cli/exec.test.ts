@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { INSTANCE_MARKER } from '../../lib/index.js';
+import { CliProcess, DOUBLE_FLAGS, runCli } from '../helpers/cli.js';
+import { makeCliEnv } from '../helpers/cli-env.js';
+import { httpRequest } from '../helpers/http-client.js';
+import { pidsWithEnv } from '../helpers/proc.js';
+import { FAKE_R, writeRserverVariant } from '../helpers/rserver-double.js';
+import { isRoot, notRootReason, useUsers } from '../helpers/users.js';
+
+const { root, env } = makeCliEnv();
+let dirs = 0;
+const newDir = () => join(root, `s${++dirs}`);
+
+describe('rsession-proxy exec', () => {
+  test('in a fresh 0700 directory: ready, answers over the socket, SIGTERM leaves nothing', async () => {
+    const dir = newDir();
+    mkdirSync(dir, { mode: 0o700 });
+    const socket = join(dir, 'rstudio.sock');
+    const exec = new CliProcess(
+      ['exec', `--socket=${socket}`, '--root-path=/user/a/rstudio/', ...DOUBLE_FLAGS],
+      env,
+    );
+    await exec.waitFor(/serving RStudio on /);
+    assert.equal(statSync(socket).mode & 0o777, 0o600);
+    const reply = await httpRequest(
+      { socketPath: socket },
+      { path: '/', headers: { host: 'hub.example' } },
+    );
+    assert.equal(reply.status, 302);
+    assert.equal(
+      reply.headers.location,
+      'http://hub.example/user/a/rstudio/auth-sign-in?appUri=%2F',
+    );
+    assert.equal(
+      (await httpRequest({ socketPath: socket }, { path: '/auth-sign-in?appUri=%2F' })).status,
+      302,
+    );
+    assert.equal(pidsWithEnv(`${INSTANCE_MARKER}=${socket}`).length >= 1, true);
+
+    const exit = await exec.stop('SIGTERM');
+    assert.equal(exit.code, 0, exec.stderr);
+    assert.deepEqual(
+      pidsWithEnv(`${INSTANCE_MARKER}=${socket}`),
+      [],
+      'rserver and rsession are gone',
+    );
+    assert.equal(existsSync(socket), false, 'socket removed');
+    assert.equal(existsSync(`${socket}.lock`), false, 'lock released');
+  });
+
+  test('creates a missing socket directory with mode 0700', async () => {
+    const dir = newDir();
+    const socket = join(dir, 'rstudio.sock');
+    const exec = new CliProcess(['exec', `--socket=${socket}`, ...DOUBLE_FLAGS], env);
+    await exec.waitFor(/serving RStudio on /);
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    assert.equal((await exec.stop('SIGINT')).code, 0);
+  });
+
+  test('refuses a 0755 socket directory, naming it and its mode', async () => {
+    const dir = newDir();
+    mkdirSync(dir, { mode: 0o755 });
+    const result = await runCli(['exec', `--socket=${join(dir, 's.sock')}`, ...DOUBLE_FLAGS], env);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`Refusing to use ${dir}: its mode is 0755`));
+  });
+
+  test('refuses a socket path over 107 bytes', async () => {
+    const socket = join(root, 'x'.repeat(110), 's.sock');
+    const result = await runCli(['exec', `--socket=${socket}`, ...DOUBLE_FLAGS], env);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /is \d+ bytes long; Unix socket paths are limited to 107 bytes/);
+  });
+
+  test('refuses an rserver older than 2024.12.0', async () => {
+    const dir = newDir();
+    await mkdir(dir, { mode: 0o700 });
+    const old = await writeRserverVariant(dir, { RSERVER_DOUBLE_RELEASE: '2024.04.2+764' });
+    const result = await runCli(
+      ['exec', `--socket=${join(dir, 's.sock')}`, `--rserver=${old}`, `--r=${FAKE_R}`],
+      env,
+    );
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /no --www-socket, which first shipped in RStudio Server 2024\.12\.0/,
+    );
+  });
+
+  test("exits with rserver's exit status when rserver dies", async () => {
+    const dir = newDir();
+    await mkdir(dir, { mode: 0o700 });
+    const crashing = await writeRserverVariant(dir, {
+      RSERVER_DOUBLE_EXIT_AFTER_MS: '2000',
+      RSERVER_DOUBLE_EXIT_CODE: '7',
+    });
+    const result = await runCli(
+      ['exec', `--socket=${join(dir, 's.sock')}`, `--rserver=${crashing}`, `--r=${FAKE_R}`],
+      env,
+    );
+    assert.equal(result.code, 7, result.stderr);
+    assert.match(result.stderr, /exited with code 7 while running/);
+    assert.equal(existsSync(join(dir, 's.sock')), false);
+  });
+
+  test('a second exec on the same socket exits 3 naming the first', async () => {
+    const dir = newDir();
+    const socket = join(dir, 'rstudio.sock');
+    const first = new CliProcess(['exec', `--socket=${socket}`, ...DOUBLE_FLAGS], env);
+    await first.waitFor(/serving RStudio on /);
+    try {
+      const second = await runCli(['exec', `--socket=${socket}`, ...DOUBLE_FLAGS], env);
+      assert.equal(second.code, 3);
+      assert.match(second.stderr, new RegExp(`already in use by pid ${first.child.pid}`));
+    } finally {
+      assert.equal((await first.stop()).code, 0);
+    }
+  });
+
+  describe('as another real user', { skip: isRoot ? false : notRootReason }, () => {
+    const users = useUsers('owner');
+    test("refuses a socket directory owned by another user (someone else's trap)", async () => {
+      const dir = newDir();
+      mkdirSync(dir, { mode: 0o700 });
+      chownSync(dir, users.owner.uid, users.owner.gid);
+      const result = await runCli(
+        ['exec', `--socket=${join(dir, 's.sock')}`, ...DOUBLE_FLAGS],
+        env,
+      );
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        new RegExp(`owned by ${users.owner.name} \\(uid ${users.owner.uid}\\)`),
+      );
+      assert.equal(existsSync(join(dir, 's.sock')), false);
+    });
+  });
+});
