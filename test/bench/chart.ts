@@ -1,4 +1,4 @@
-import type { ContenderName } from './contenders.js';
+import { CONTENDER_LABELS, type ContenderName } from './contenders.js';
 import { getMetric, summarize, type Results } from './results.js';
 import type { Spread } from './stats.js';
 
@@ -18,11 +18,12 @@ export const CHART_METRICS = [
 const COLORS: Record<ContenderName, string> = {
   direct: '#8c8c8c',
   nginx: '#2f9e44',
+  bare: '#adb5bd',
   adapter: '#1c7ed6',
   serve: '#7048e8',
 };
 
-const PANEL = { width: 320, height: 150, label: 64, bar: 16, gap: 8, top: 34 };
+const PANEL = { width: 320, height: 170, label: 92, bar: 16, gap: 7, top: 34 };
 const COLUMNS = 3;
 
 function escapeXml(text: string): string {
@@ -53,7 +54,9 @@ function renderPanel(results: Results, key: string, x: number, y: number): strin
   figures.forEach(({ name, figure }, index) => {
     const rowY = y + PANEL.top + index * (PANEL.bar + PANEL.gap);
     const barX = x + PANEL.label;
-    parts.push(`<text x="${barX - 6}" y="${rowY + 12}" class="name">${name}</text>`);
+    parts.push(
+      `<text x="${barX - 6}" y="${rowY + 12}" class="name">${CONTENDER_LABELS[name]}</text>`,
+    );
     if (figure === undefined) {
       parts.push(`<text x="${barX}" y="${rowY + 12}" class="note">n/a</text>`);
       return;

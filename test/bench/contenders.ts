@@ -8,8 +8,17 @@ import { startBenchServer, startProcess, type BenchProcess } from './processes.j
 import { TINY_BODY } from './servers/backend-app.js';
 import type { Tools } from './tools.js';
 
-export const CONTENDERS = ['direct', 'nginx', 'adapter', 'serve'] as const;
+export const CONTENDERS = ['direct', 'nginx', 'bare', 'adapter', 'serve'] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
+
+/** How the report names each contender. */
+export const CONTENDER_LABELS: Record<ContenderName, string> = {
+  direct: 'direct',
+  nginx: 'nginx',
+  bare: 'bare node:http',
+  adapter: 'adapter',
+  serve: 'serve',
+};
 
 /** One contender, running in front of a fresh backend. */
 export interface Contender {
@@ -26,6 +35,7 @@ export interface Contender {
 const script = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const BACKEND = script('./servers/backend.js');
 const ADAPTER_SERVER = script('./servers/adapter-server.js');
+const BARE_PROXY = script('./servers/bare-proxy.js');
 const CLI = script('../../bin/rsession-proxy.js');
 /** The bench's stand-in rserver: the bench backend on --www-socket. */
 export const FAKE_RSERVER = script('../../../test/bench/bin/rserver');
@@ -91,9 +101,11 @@ async function launch(name: ContenderName, dir: string, tools: Tools): Promise<C
         stop: stopAll(nginx.process, backend),
       };
     }
+    case 'bare':
     case 'adapter': {
       const { backend, socketPath } = await startBackend(dir, false);
-      const { process: server, fields } = await startBenchServer(ADAPTER_SERVER, [socketPath]);
+      const entry = name === 'bare' ? BARE_PROXY : ADAPTER_SERVER;
+      const { process: server, fields } = await startBenchServer(entry, [socketPath]);
       const origin = `http://127.0.0.1:${String(fields.port)}`;
       return { name, origin, headers: {}, proxyPids: [server.pid], stop: stopAll(server, backend) };
     }

@@ -16,7 +16,7 @@ const clientEnv = (contender: Contender) => ({
 });
 
 // Waits until the proxy's RSS stops moving (two samples 250 ms apart within 1%), at most 3 s:
-// what a process holds at rest, not while it is still allocating.
+// what a process holds right after some work, once it stops allocating.
 export async function settledRssKb(pids: readonly number[]): Promise<number> {
   let last = readMemory(pids).rssKb;
   for (let i = 0; i < 12; i++) {
@@ -28,40 +28,37 @@ export async function settledRssKb(pids: readonly number[]): Promise<number> {
   return last;
 }
 
-export interface IdleSocketsResult {
+/**
+ * How long a proxy is left without traffic before its idle RSS is read. V8 gives memory back
+ * (its "memory reducer": a full GC, a smaller young generation) only some seconds after the
+ * last allocation; read sooner, a Node.js process looks several MB larger than it stays.
+ */
+export const IDLE_MS = 12_000;
+
+/** WebSockets held open through a proxy by a client process, until closed. */
+export interface IdleSockets {
   count: number;
-  rssBeforeKb: number;
-  rssWithSocketsKb: number;
-  kibPerSocket: number;
+  /** How long opening them took, 50 handshakes at a time. */
   openMs: number;
+  close(): Promise<void>;
 }
 
-// Opens `count` WebSockets through the proxy that then say nothing, and measures what the proxy
-// holds for them.
-export async function measureIdleSockets(
-  contender: Contender,
-  count: number,
-): Promise<IdleSocketsResult> {
-  const rssBeforeKb = await settledRssKb(contender.proxyPids);
+// Opens `count` WebSockets through the proxy that then say nothing.
+export async function openIdleSockets(contender: Contender, count: number): Promise<IdleSockets> {
   const { process: client, match } = await startProcess(
     process.execPath,
     [WS_LOAD, 'idle', `${toWs(contender.origin)}/`, String(count)],
     /^open (\d+)$/,
     { env: clientEnv(contender), timeout: 60_000 },
   );
-  try {
-    const rssWithSocketsKb = await settledRssKb(contender.proxyPids);
-    return {
-      count,
-      rssBeforeKb,
-      rssWithSocketsKb,
-      kibPerSocket: (rssWithSocketsKb - rssBeforeKb) / count,
-      openMs: Number(match[1]),
-    };
-  } finally {
-    client.child.stdin?.end();
-    await client.stop();
-  }
+  return {
+    count,
+    openMs: Number(match[1]),
+    async close() {
+      client.child.stdin?.end();
+      await client.stop();
+    },
+  };
 }
 
 export interface HttpMeasurement extends HttpResult {
@@ -115,29 +112,53 @@ export interface DownloadResult {
   bytes: number;
   seconds: number;
   firstByteMs: number;
-  /** The proxy's RSS before the download, and the highest sample during it (every 50 ms). */
+  /** The proxy's RSS before the downloads, and the highest sample (every 50 ms) during each. */
   rssBeforeKb: number | undefined;
+  warmupBytes: number;
+  warmupPeakKb: number | undefined;
   rssPeakKb: number | undefined;
 }
 
-export async function measureDownload(
-  contender: Contender,
-  bytes: number,
-): Promise<DownloadResult> {
+interface DownloadRun {
+  bytes: number;
+  seconds: number;
+  firstByteMs: number;
+  peakKb: number | undefined;
+}
+
+async function download(contender: Contender, bytes: number): Promise<DownloadRun> {
   const pids = contender.proxyPids;
-  const rssBeforeKb = pids.length > 0 ? readMemory(pids).rssKb : undefined;
   const sampler = pids.length > 0 ? sampleRss(pids) : undefined;
   const result = await runCommand(
     process.execPath,
     [DOWNLOAD, `${contender.origin}/download?size=${bytes}`],
     { env: clientEnv(contender), timeout: 600_000 },
   );
-  const rssPeakKb = sampler?.stop();
+  const peakKb = sampler?.stop();
   if (result.code !== 0) throw new Error(`${contender.name}: download failed: ${result.stderr}`);
-  const figures = JSON.parse(result.stdout) as {
-    bytes: number;
-    seconds: number;
-    firstByteMs: number;
+  const figures = JSON.parse(result.stdout) as Omit<DownloadRun, 'peakKb'>;
+  return { ...figures, peakKb };
+}
+
+// A download of `warmupBytes`, then the one measured: a proxy's first large transfer grows its
+// heap once (Node.js) or fills its buffers (nginx); the second shows the steady state, and its
+// RSS peak against the first's shows whether memory follows the size (it must not).
+export async function measureDownload(
+  contender: Contender,
+  warmupBytes: number,
+  bytes: number,
+): Promise<DownloadResult> {
+  const pids = contender.proxyPids;
+  const rssBeforeKb = pids.length > 0 ? readMemory(pids).rssKb : undefined;
+  const warmup = await download(contender, warmupBytes);
+  const measured = await download(contender, bytes);
+  return {
+    bytes: measured.bytes,
+    seconds: measured.seconds,
+    firstByteMs: measured.firstByteMs,
+    rssBeforeKb,
+    warmupBytes,
+    warmupPeakKb: warmup.peakKb,
+    rssPeakKb: measured.peakKb,
   };
-  return { ...figures, rssBeforeKb, rssPeakKb };
 }

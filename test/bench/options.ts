@@ -1,6 +1,9 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ContenderName } from './contenders.js';
 import { CONTENDERS } from './contenders.js';
+import { IDLE_MS } from './measure.js';
 import type { Settings } from './results.js';
 
 export interface BenchOptions {
@@ -16,11 +19,12 @@ export interface BenchOptions {
 
 export const USAGE = `npm run bench -- [options]
 
-  --quick          shorter runs (2 s, a 256 MiB download), still 3 rounds; written to dist/bench/
+  --quick          shorter runs (2 s, a 256 MiB download), still 3 rounds; written to
+                   $TMPDIR/rsession-proxy-bench/ rather than docs/
   --repeats N      rounds, each contender once per round (default 3, at least 3 for the docs)
   --seconds S      length of each wrk and WebSocket echo run (default 5)
   --only a,b       contenders among ${CONTENDERS.join(', ')}
-  --out DIR        where benchmarks.json/.md/.svg go (default docs/, or dist/bench/ with --quick)
+  --out DIR        where benchmarks.json/.md/.svg go (default docs/)
   --report         only regenerate benchmarks.md and .svg from DIR/benchmarks.json
 `;
 
@@ -28,10 +32,18 @@ const FULL: Settings = {
   repeats: 3,
   seconds: 5,
   downloadBytes: 2 ** 30,
+  warmupDownloadBytes: 2 ** 27,
   idleSockets: 1000,
+  idleMs: IDLE_MS,
   coldStarts: 5,
 };
-const QUICK: Settings = { ...FULL, seconds: 2, downloadBytes: 2 ** 28, coldStarts: 3 };
+const QUICK: Settings = {
+  ...FULL,
+  seconds: 2,
+  downloadBytes: 2 ** 28,
+  warmupDownloadBytes: 2 ** 25,
+  coldStarts: 3,
+};
 
 function positiveInteger(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -72,7 +84,9 @@ export function parseOptions(argv: readonly string[], root: string): BenchOption
       seconds: positiveInteger(values.seconds, 'seconds', base.seconds),
     },
     only: only as ContenderName[],
-    outDir: values.out ?? `${root}/${mode === 'quick' ? 'dist/bench' : 'docs'}`,
+    outDir:
+      values.out ??
+      (mode === 'quick' ? join(tmpdir(), 'rsession-proxy-bench') : join(root, 'docs')),
     reportOnly: values.report === true,
     help: values.help === true,
   };

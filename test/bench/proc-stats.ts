@@ -32,6 +32,38 @@ export function readMemory(pids: readonly number[]): Memory {
   return { rssKb, hwmKb };
 }
 
+/** What of a process's RSS is its own: its share of pages it shares (Pss), and its anonymous pages. */
+export interface MemoryShares {
+  pssKb: number;
+  anonymousKb: number;
+}
+
+// Pss and Anonymous from the text of /proc/<pid>/smaps_rollup.
+export function parseSmapsRollup(text: string): MemoryShares | undefined {
+  const pss = /^Pss:\s+(\d+) kB$/m.exec(text)?.[1];
+  const anonymous = /^Anonymous:\s+(\d+) kB$/m.exec(text)?.[1];
+  if (pss === undefined || anonymous === undefined) return undefined;
+  return { pssKb: Number(pss), anonymousKb: Number(anonymous) };
+}
+
+// Summed over a set of processes; undefined where the kernel has no smaps_rollup (before 4.14).
+export function readMemoryShares(pids: readonly number[]): MemoryShares | undefined {
+  let pssKb = 0;
+  let anonymousKb = 0;
+  for (const pid of pids) {
+    let shares: MemoryShares | undefined;
+    try {
+      shares = parseSmapsRollup(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    } catch {
+      return undefined;
+    }
+    if (!shares) return undefined;
+    pssKb += shares.pssKb;
+    anonymousKb += shares.anonymousKb;
+  }
+  return { pssKb, anonymousKb };
+}
+
 // utime + stime, in clock ticks, from the text of /proc/<pid>/stat (fields 14 and 15; the
 // command name in parentheses may contain spaces).
 export function parseCpuTicks(text: string): number {

@@ -1,6 +1,8 @@
 import { formatValue } from './chart.js';
+import { CONTENDER_LABELS } from './contenders.js';
 import { checkFloors } from './floors.js';
-import { KIB_TO_MB, METRICS, summarize, type Results } from './results.js';
+import { renderLearned, renderMethod } from './learned.js';
+import { KIB_TO_MB, METRICS, summarize, summarizeColdStart, type Results } from './results.js';
 import { spread, type Spread } from './stats.js';
 
 const cell = (figure: Spread | undefined, digits: number) =>
@@ -34,24 +36,17 @@ function renderFigures(results: Results): string {
     `${metric.label} (${metric.unit})`,
     ...results.contenders.map((name) => cell(summarize(results, name, metric.key), metric.digits)),
   ]);
-  return table(['', ...results.contenders], rows);
+  return table(['', ...results.contenders.map((name) => CONTENDER_LABELS[name])], rows);
 }
 
 function renderFloors(results: Results): string {
   const rows = checkFloors(results).map((check) => [
     check.floor,
-    check.contender,
+    CONTENDER_LABELS[check.contender],
     check.figure,
     check.met === undefined ? 'n/a' : check.met ? 'met' : '**missed**',
   ]);
   return table(['floor', 'contender', 'this run', ''], rows);
-}
-
-/** serve's cold start for one rserver: its own start, through serve, and the difference. */
-export function summarizeColdStart(samples: Results['coldStart'][number]['samples']) {
-  const own = spread(samples.map((sample) => sample.ownStartMs));
-  const through = spread(samples.map((sample) => sample.serveFirstByteMs));
-  return { own, through, overheadMs: through.median - own.median };
 }
 
 function renderColdStart(results: Results): string {
@@ -66,7 +61,7 @@ function renderColdStart(results: Results): string {
 }
 
 // benchmarks.md, written from the results alone: regenerate it rather than edit it.
-export function renderReport(results: Results, learned: string): string {
+export function renderReport(results: Results): string {
   const { settings } = results;
   const fresh = spread(
     results.coldStart.flatMap((series) => series.samples.map((s) => s.serveFreshRssKb * KIB_TO_MB)),
@@ -78,7 +73,8 @@ export function renderReport(results: Results, learned: string): string {
 How much the proxy costs, against nginx and against going direct, measured in one run of
 \`npm run bench\` on ${results.generatedAt.slice(0, 10)} (${results.mode} mode: ${settings.repeats} rounds, ${settings.seconds} s per run, a
 ${formatValue(settings.downloadBytes / 2 ** 20, 0)} MiB download, ${settings.idleSockets} idle WebSockets).
-Every figure is the median of the rounds, with the smallest and largest in parentheses.
+Every figure is the median of the rounds, with the smallest and largest in parentheses: the
+machine was shared with other work, and the spread says how much that moved the figures.
 
 ![The comparison](benchmarks.svg)
 
@@ -90,9 +86,8 @@ ${renderMachine(results)}
 
 ${renderFigures(results)}
 
-Memory is RSS in decimal units (1 MB = 10⁶ bytes), read from \`/proc/<pid>/status\` of the proxy's
-processes alone (nginx: master and worker together; the adapter and serve: their one Node.js
-process). Before its first request, serve (its listener and the lock, nothing started) holds
+Memory is RSS in decimal units (1 MB = 10⁶ bytes) of the proxy's processes alone (nginx: master
+and worker). Before its first request, serve (listening, holding the lock, nothing started) has
 ${cell(fresh, 1)} MB.
 ${results.skipped.length > 0 ? `\nSkipped: ${results.skipped.join('; ')}.\n` : ''}
 ## The floors
@@ -103,6 +98,18 @@ ${renderFloors(results)}
 
 ${renderColdStart(results)}
 
-${learned}
+${renderLearned(results)}
+${renderMethod(results)}
+## Reproduce
+
+\`\`\`sh
+npm ci
+npm run bench            # about ten minutes; writes docs/benchmarks.{json,md,svg}
+npm run bench -- --quick # shorter runs, for a first look; writes to $TMPDIR/rsession-proxy-bench/
+node dist/test/bench/run.js --report   # the .md and .svg again from docs/benchmarks.json
+\`\`\`
+
+As root on Debian or Ubuntu the bench installs nginx and wrk with apt when they are missing;
+otherwise it prints the command and skips what needs them.
 `;
 }

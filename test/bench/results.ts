@@ -1,12 +1,7 @@
 import type { ColdStartSample } from './cold-start.js';
 import type { ContenderName } from './contenders.js';
 import type { Machine } from './machine.js';
-import type {
-  DownloadResult,
-  HttpMeasurement,
-  IdleSocketsResult,
-  WsEchoResult,
-} from './measure.js';
+import type { DownloadResult, HttpMeasurement, WsEchoResult } from './measure.js';
 import { spread, type Spread } from './stats.js';
 
 export interface Settings {
@@ -14,24 +9,41 @@ export interface Settings {
   /** Length of each wrk run and of each WebSocket echo run. */
   seconds: number;
   downloadBytes: number;
+  /** The download before the measured one (see measureDownload). */
+  warmupDownloadBytes: number;
   idleSockets: number;
+  /** How long a proxy is left alone before its idle memory is read (see IDLE_MS). */
+  idleMs: number;
   coldStarts: number;
+}
+
+/** A proxy's memory at rest, read after it was left alone for `idleMs`. */
+export interface MemoryResult {
+  /** Right after starting and one request, once RSS stops moving (see settledRssKb). */
+  busyRssKb: number;
+  /** The same process after `idleMs` without traffic. */
+  idleRssKb: number;
+  /** Of the idle RSS: the process's share of the pages it shares with others, and its own. */
+  idlePssKb: number | undefined;
+  idleAnonymousKb: number | undefined;
+  sockets: number;
+  /** With `sockets` WebSockets open through it and silent. */
+  withSocketsRssKb: number;
+  /** How long opening them took, 50 handshakes at a time. */
+  openMs: number;
 }
 
 /** Everything measured for one contender in one round, on fresh processes. */
 export interface ContenderRun {
   contender: ContenderName;
   round: number;
-  /** The proxy's RSS after starting and one request (none for direct). */
-  idleRssKb: number | undefined;
-  idleSockets: IdleSocketsResult | undefined;
+  /** None for direct: there is no proxy. */
+  memory: MemoryResult | undefined;
   /** undefined without wrk. */
   http1: HttpMeasurement | undefined;
   http32: HttpMeasurement | undefined;
   wsEcho: WsEchoResult;
   download: DownloadResult;
-  /** The proxy's RSS at rest once all the load above has passed. */
-  rssAfterLoadKb: number | undefined;
 }
 
 export interface ColdStartSeries {
@@ -159,14 +171,30 @@ export const METRICS: readonly Metric[] = [
   },
   {
     key: 'downloadRss',
-    label: 'proxy RSS growth during the download',
+    label: 'proxy RSS growth from the small download to the 1 GiB one',
     unit: 'MB',
     better: 'lower',
     digits: 1,
     get: (r) =>
-      r.download.rssPeakKb === undefined || r.download.rssBeforeKb === undefined
+      r.download.rssPeakKb === undefined || r.download.warmupPeakKb === undefined
         ? undefined
-        : (r.download.rssPeakKb - r.download.rssBeforeKb) * KIB_TO_MB,
+        : (r.download.rssPeakKb - r.download.warmupPeakKb) * KIB_TO_MB,
+  },
+  {
+    key: 'downloadPeak',
+    label: 'proxy RSS peak during the 1 GiB download',
+    unit: 'MB',
+    better: 'lower',
+    digits: 1,
+    get: (r) => toMb(r.download.rssPeakKb),
+  },
+  {
+    key: 'busyRss',
+    label: 'proxy RSS right after its first request',
+    unit: 'MB',
+    better: 'lower',
+    digits: 1,
+    get: (r) => toMb(r.memory?.busyRssKb),
   },
   {
     key: 'idleRss',
@@ -174,7 +202,23 @@ export const METRICS: readonly Metric[] = [
     unit: 'MB',
     better: 'lower',
     digits: 1,
-    get: (r) => toMb(r.idleRssKb),
+    get: (r) => toMb(r.memory?.idleRssKb),
+  },
+  {
+    key: 'idlePss',
+    label: 'of which its own: Pss (shared pages divided among their users)',
+    unit: 'MB',
+    better: 'lower',
+    digits: 1,
+    get: (r) => toMb(r.memory?.idlePssKb),
+  },
+  {
+    key: 'idleAnonymous',
+    label: 'of which anonymous (heap, stacks: nobody shares them)',
+    unit: 'MB',
+    better: 'lower',
+    digits: 1,
+    get: (r) => toMb(r.memory?.idleAnonymousKb),
   },
   {
     key: 'wsRss',
@@ -182,7 +226,7 @@ export const METRICS: readonly Metric[] = [
     unit: 'MB',
     better: 'lower',
     digits: 1,
-    get: (r) => toMb(r.idleSockets?.rssWithSocketsKb),
+    get: (r) => toMb(r.memory?.withSocketsRssKb),
   },
   {
     key: 'kbPerWs',
@@ -190,15 +234,10 @@ export const METRICS: readonly Metric[] = [
     unit: 'KB',
     better: 'lower',
     digits: 1,
-    get: (r) => (r.idleSockets === undefined ? undefined : r.idleSockets.kibPerSocket * 1.024),
-  },
-  {
-    key: 'afterLoadRss',
-    label: 'proxy RSS at rest after the load',
-    unit: 'MB',
-    better: 'lower',
-    digits: 1,
-    get: (r) => toMb(r.rssAfterLoadKb),
+    get: (r) =>
+      r.memory === undefined
+        ? undefined
+        : ((r.memory.withSocketsRssKb - r.memory.idleRssKb) * 1.024) / r.memory.sockets,
   },
 ];
 
@@ -221,4 +260,11 @@ export function summarize(
     .map((run) => metric.get(run))
     .filter((value): value is number => value !== undefined && Number.isFinite(value));
   return values.length === 0 ? undefined : spread(values);
+}
+
+/** serve's cold start for one rserver: its own start, through serve, and the difference. */
+export function summarizeColdStart(samples: readonly ColdStartSample[]) {
+  const own = spread(samples.map((sample) => sample.ownStartMs));
+  const through = spread(samples.map((sample) => sample.serveFirstByteMs));
+  return { own, through, overheadMs: through.median - own.median };
 }

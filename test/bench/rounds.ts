@@ -1,13 +1,22 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { measureOwnStart, measureServeColdStart } from './cold-start.js';
-import { FAKE_RSERVER, RSERVER_DOUBLE, startContender, type ContenderName } from './contenders.js';
+import {
+  FAKE_RSERVER,
+  RSERVER_DOUBLE,
+  startContender,
+  type Contender,
+  type ContenderName,
+} from './contenders.js';
 import {
   measureDownload,
   measureHttp,
-  measureIdleSockets,
   measureWsEcho,
+  openIdleSockets,
   settledRssKb,
+  type IdleSockets,
 } from './measure.js';
-import type { ColdStartSeries, ContenderRun, Settings } from './results.js';
+import { readMemory, readMemoryShares } from './proc-stats.js';
+import type { ColdStartSeries, ContenderRun, MemoryResult, Settings } from './results.js';
 import type { Tools } from './tools.js';
 import { runWrk } from './wrk.js';
 
@@ -27,54 +36,84 @@ export function getRoundOrder<T>(contenders: readonly T[], round: number): T[] {
   return [...contenders.slice(shift), ...contenders.slice(0, shift)];
 }
 
-// One contender on fresh processes: memory at rest first (idle, then holding idle WebSockets),
-// then the load (a wrk warm-up, 1 and 32 connections, WebSocket echo, the download), and the
-// memory at rest once it has passed.
-export async function runContender(
-  name: ContenderName,
-  round: number,
+const mb = (kb: number) => ((kb * 1024) / 1e6).toFixed(1);
+
+// Memory at rest, for every proxy at once (the wait for V8 to give memory back is then paid
+// once per round, not once per contender): fresh processes, one request each, left alone, read;
+// then each holds idle WebSockets, left alone, read again.
+export async function runMemoryPhase(
+  names: readonly ContenderName[],
   context: RoundContext,
-): Promise<ContenderRun> {
+): Promise<Map<ContenderName, MemoryResult>> {
+  const { settings, log } = context;
+  const running: Contender[] = [];
+  const sockets: IdleSockets[] = [];
+  const results = new Map<ContenderName, MemoryResult>();
+  try {
+    const busy: number[] = [];
+    for (const name of names) {
+      const contender = await startContender(name, context.dir, context.tools);
+      running.push(contender);
+      busy.push(await settledRssKb(contender.proxyPids));
+    }
+    await delay(settings.idleMs);
+    const idle = running.map((contender) => readMemory(contender.proxyPids).rssKb);
+    const shares = running.map((contender) => readMemoryShares(contender.proxyPids));
+    for (const contender of running) {
+      sockets.push(await openIdleSockets(contender, settings.idleSockets));
+    }
+    await delay(settings.idleMs);
+    running.forEach((contender, index) => {
+      const idleRssKb = idle[index] ?? 0;
+      const withSocketsRssKb = readMemory(contender.proxyPids).rssKb;
+      const openMs = sockets[index]?.openMs ?? 0;
+      results.set(contender.name, {
+        busyRssKb: busy[index] ?? 0,
+        idleRssKb,
+        idlePssKb: shares[index]?.pssKb,
+        idleAnonymousKb: shares[index]?.anonymousKb,
+        sockets: settings.idleSockets,
+        withSocketsRssKb,
+        openMs,
+      });
+      log(
+        `memory ${contender.name}: idle ${mb(idleRssKb)} MB, with ${settings.idleSockets} WebSockets ${mb(withSocketsRssKb)} MB`,
+      );
+    });
+  } finally {
+    for (const held of sockets) await held.close();
+    for (const contender of running) await contender.stop();
+  }
+  return results;
+}
+
+export type LoadRun = Omit<ContenderRun, 'memory' | 'round'>;
+
+// The load on one contender, on fresh processes: a wrk warm-up (the JIT of the Node.js
+// contenders is hot before anything is recorded), 1 and 32 connections, WebSocket echo, and
+// the download.
+export async function runLoadPhase(name: ContenderName, context: RoundContext): Promise<LoadRun> {
   const { settings, tools, wrkScript, log } = context;
   const contender = await startContender(name, context.dir, tools);
-  const pids = contender.proxyPids;
-  const hasProxy = pids.length > 0;
   try {
-    const idleRssKb = hasProxy ? await settledRssKb(pids) : undefined;
-    const idleSockets = hasProxy
-      ? await measureIdleSockets(contender, settings.idleSockets)
-      : undefined;
     let http1;
     let http32;
     if (tools.wrk !== undefined && wrkScript !== undefined) {
       const wrk = { path: tools.wrk, script: wrkScript };
-      // A warm-up: the JIT of the Node.js contenders is hot before anything is recorded.
-      await runWrk({
-        wrk: tools.wrk,
-        script: wrkScript,
-        url: `${contender.origin}/`,
-        headers: contender.headers,
-        connections: 32,
-        seconds: 1,
-      });
+      const url = `${contender.origin}/`;
+      const headers = contender.headers;
+      await runWrk({ wrk: wrk.path, script: wrkScript, url, headers, connections: 32, seconds: 1 });
       http1 = await measureHttp(contender, wrk, 1, settings.seconds);
       http32 = await measureHttp(contender, wrk, 32, settings.seconds);
     }
     const wsEcho = await measureWsEcho(contender, settings.seconds);
-    const download = await measureDownload(contender, settings.downloadBytes);
-    const rssAfterLoadKb = hasProxy ? await settledRssKb(pids) : undefined;
-    const run = {
-      contender: name,
-      round,
-      idleRssKb,
-      idleSockets,
-      http1,
-      http32,
-      wsEcho,
-      download,
-      rssAfterLoadKb,
-    };
-    log(describeRun(run));
+    const download = await measureDownload(
+      contender,
+      settings.warmupDownloadBytes,
+      settings.downloadBytes,
+    );
+    const run = { contender: name, http1, http32, wsEcho, download };
+    log(describeLoad(run));
     return run;
   } finally {
     await contender.stop();
@@ -84,17 +123,13 @@ export async function runContender(
 const fixed = (value: number | undefined, digits: number) =>
   value === undefined ? '-' : value.toFixed(digits);
 
-function describeRun(run: ContenderRun): string {
-  const mb = (kb: number | undefined) => fixed(kb === undefined ? undefined : (kb * 1024) / 1e6, 1);
+function describeLoad(run: LoadRun): string {
   return [
-    `round ${run.round} ${run.contender}:`,
-    `idle ${mb(run.idleRssKb)} MB,`,
-    `+WS ${fixed(run.idleSockets && run.idleSockets.kibPerSocket * 1.024, 1)} KB each;`,
+    `load ${run.contender}:`,
     `1c ${fixed(run.http1?.rps, 0)} req/s p50 ${fixed(run.http1?.p50Ms, 3)} ms;`,
     `32c ${fixed(run.http32?.rps, 0)} req/s p99 ${fixed(run.http32?.p99Ms, 2)} ms;`,
     `ws p50 ${fixed(run.wsEcho.rttP50Ms, 3)} ms ${fixed(run.wsEcho.messagesPerSecond, 0)} msg/s;`,
     `download ${fixed(run.download.bytes / 1e6 / run.download.seconds, 0)} MB/s`,
-    `(RSS +${mb((run.download.rssPeakKb ?? 0) - (run.download.rssBeforeKb ?? 0))} MB)`,
   ].join(' ');
 }
 

@@ -9,13 +9,12 @@ import { renderChart } from './chart.js';
 import { canRun, type ContenderName } from './contenders.js';
 import { checkFloors } from './floors.js';
 import { describeMachine } from './machine.js';
-import { renderLearned } from './learned.js';
 import { renderNginxConfig } from './nginx.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
 import { stopAllOnExit } from './processes.js';
 import { renderReport } from './report.js';
 import type { ContenderRun, Results } from './results.js';
-import { getRoundOrder, runColdStarts, runContender } from './rounds.js';
+import { getRoundOrder, runColdStarts, runLoadPhase, runMemoryPhase } from './rounds.js';
 import { ensureTools } from './tools.js';
 import { writeWrkScript } from './wrk.js';
 
@@ -43,9 +42,15 @@ async function measure(options: BenchOptions): Promise<Results> {
       log,
     };
     const runs: ContenderRun[] = [];
-    for (let round = 0; round < settings.repeats; round++) {
-      for (const name of getRoundOrder<ContenderName>(contenders, round)) {
-        runs.push(await runContender(name, round + 1, context));
+    for (let round = 1; round <= settings.repeats; round++) {
+      log(`round ${round} of ${settings.repeats}`);
+      const order = getRoundOrder<ContenderName>(contenders, round - 1);
+      const memory = await runMemoryPhase(
+        order.filter((name) => name !== 'direct'),
+        context,
+      );
+      for (const name of order) {
+        runs.push({ ...(await runLoadPhase(name, context)), round, memory: memory.get(name) });
       }
     }
     const coldStart = contenders.includes('serve') ? await runColdStarts(context) : [];
@@ -73,7 +78,7 @@ async function writeOutputs(results: Results, outDir: string): Promise<void> {
   await mkdir(outDir, { recursive: true });
   const config = (await resolveConfig(join(ROOT, 'package.json'))) ?? {};
   const json = await format(JSON.stringify(results), { ...config, parser: 'json' });
-  const markdown = await format(renderReport(results, renderLearned(results)), {
+  const markdown = await format(renderReport(results), {
     ...config,
     parser: 'markdown',
   });
