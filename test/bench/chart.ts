@@ -65,7 +65,7 @@ function renderPanel(results: Results, key: string, x: number, y: number): strin
     parts.push(
       `<rect x="${barX}" y="${rowY}" width="${scale(figure.median).toFixed(1)}" height="${PANEL.bar}" fill="${COLORS[name]}"/>`,
       renderWhisker(figure, barX, rowY, scale),
-      `<text x="${barX + scale(figure.max) + 5}" y="${rowY + 12}" class="value">${formatValue(figure.median, metric.digits)}</text>`,
+      `<text x="${(barX + scale(figure.max) + 5).toFixed(1)}" y="${rowY + 12}" class="value">${formatValue(figure.median, metric.digits)}</text>`,
     );
   });
   return parts.join('\n');

@@ -203,6 +203,7 @@ function fakeResults(): Results {
           warmupBytes: 2 ** 27,
           warmupPeakKb: 90_000,
           rssPeakKb: 91_000,
+          cpuSeconds: 0.8,
         },
       });
     }

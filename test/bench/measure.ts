@@ -117,6 +117,8 @@ export interface DownloadResult {
   warmupBytes: number;
   warmupPeakKb: number | undefined;
   rssPeakKb: number | undefined;
+  /** The proxy's CPU time (user + system) during the measured download, in seconds. */
+  cpuSeconds: number | undefined;
 }
 
 interface DownloadRun {
@@ -151,7 +153,9 @@ export async function measureDownload(
   const pids = contender.proxyPids;
   const rssBeforeKb = pids.length > 0 ? readMemory(pids).rssKb : undefined;
   const warmup = await download(contender, warmupBytes);
+  const cpuBefore = pids.length > 0 ? readCpuSeconds(pids) : undefined;
   const measured = await download(contender, bytes);
+  const cpuSeconds = cpuBefore === undefined ? undefined : readCpuSeconds(pids) - cpuBefore;
   return {
     bytes: measured.bytes,
     seconds: measured.seconds,
@@ -160,5 +164,6 @@ export async function measureDownload(
     warmupBytes,
     warmupPeakKb: warmup.peakKb,
     rssPeakKb: measured.peakKb,
+    cpuSeconds,
   };
 }

@@ -170,6 +170,17 @@ export const METRICS: readonly Metric[] = [
     get: (r) => r.download.bytes / 1e6 / r.download.seconds,
   },
   {
+    key: 'downloadCpu',
+    label: 'proxy CPU per GiB downloaded',
+    unit: 's',
+    better: 'lower',
+    digits: 2,
+    get: (r) =>
+      r.download.cpuSeconds === undefined
+        ? undefined
+        : r.download.cpuSeconds / (r.download.bytes / 2 ** 30),
+  },
+  {
     key: 'downloadRss',
     label: 'proxy RSS growth from the small download to the 1 GiB one',
     unit: 'MB',
