@@ -37,6 +37,28 @@ export function formatValue(value: number, digits: number): string {
   });
 }
 
+// Where the issue's floor lies on a panel, for the adapter and serve: a value of this run.
+function getFloor(results: Results, key: string): { value: number; label: string } | undefined {
+  const nginx = (metric: string) => summarize(results, 'nginx', metric)?.median;
+  const rps = nginx('rps32');
+  const p50 = nginx('p50_1');
+  const download = nginx('download');
+  switch (key) {
+    case 'rps32':
+      return rps === undefined ? undefined : { value: 0.35 * rps, label: 'floor: 35% of nginx' };
+    case 'p50_1':
+      return p50 === undefined ? undefined : { value: 2 * p50, label: 'floor: 2× nginx' };
+    case 'download':
+      return download === undefined ? undefined : { value: download, label: 'floor: nginx' };
+    case 'kbPerWs':
+      return { value: 30, label: 'floor: 30 KB' };
+    case 'idleRss':
+      return { value: 60, label: "floor (serve's): 60 MB" };
+    default:
+      return undefined;
+  }
+}
+
 // One panel: a bar per contender at its median, a whisker from the smallest to the largest
 // repeat, the median written after the bar.
 function renderPanel(results: Results, key: string, x: number, y: number): string {
@@ -45,7 +67,9 @@ function renderPanel(results: Results, key: string, x: number, y: number): strin
     name,
     figure: summarize(results, name, key),
   }));
-  const scaleMax = Math.max(...figures.map(({ figure }) => figure?.max ?? 0)) || 1;
+  const floor = getFloor(results, key);
+  const scaleMax =
+    Math.max(floor?.value ?? 0, ...figures.map(({ figure }) => figure?.max ?? 0)) || 1;
   const barWidth = PANEL.width - PANEL.label - 70;
   const parts = [
     `<text x="${x}" y="${y + 14}" class="title">${escapeXml(metric.label)}</text>`,
@@ -68,6 +92,15 @@ function renderPanel(results: Results, key: string, x: number, y: number): strin
       `<text x="${(barX + scale(figure.max) + 5).toFixed(1)}" y="${rowY + 12}" class="value">${formatValue(figure.median, metric.digits)}</text>`,
     );
   });
+  if (floor !== undefined) {
+    const floorX = (x + PANEL.label + (floor.value / scaleMax) * barWidth).toFixed(1);
+    const top = y + PANEL.top - 4;
+    const bottom = y + PANEL.top + figures.length * (PANEL.bar + PANEL.gap);
+    parts.push(
+      `<path d="M${floorX} ${top}V${bottom}" class="floor"/>`,
+      `<text x="${floorX}" y="${bottom + 10}" class="floor-label">${escapeXml(floor.label)}</text>`,
+    );
+  }
   return parts.join('\n');
 }
 
@@ -96,7 +129,7 @@ export function renderChart(results: Results): string {
       50 + Math.floor(index / COLUMNS) * PANEL.height,
     ),
   );
-  const title = `rsession-proxy against nginx and direct: medians of ${results.settings.repeats} rounds, whiskers from min to max`;
+  const title = `rsession-proxy against nginx and direct: medians of ${results.settings.repeats} rounds, whiskers from min to max, the issue's floors dashed`;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif">
 <style>
 .title { font-size: 12px; font-weight: 600; fill: #212529; }
@@ -104,6 +137,8 @@ export function renderChart(results: Results): string {
 .name { font-size: 11px; fill: #495057; text-anchor: end; }
 .value { font-size: 11px; fill: #212529; }
 .whisker { stroke: #212529; stroke-width: 1; fill: none; }
+.floor { stroke: #e03131; stroke-width: 1.5; stroke-dasharray: 4 3; fill: none; }
+.floor-label { font-size: 10px; fill: #e03131; text-anchor: middle; }
 </style>
 <rect width="100%" height="100%" fill="#ffffff"/>
 <text x="10" y="24" class="title" style="font-size: 14px">${escapeXml(title)}</text>
