@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { userInfo } from 'node:os';
@@ -8,7 +7,7 @@ import { buildRServerArgs, buildRServerEnv, parseHelpOptions } from '../../lib/i
 import { FAKE_R, startServe } from './contenders.js';
 import { httpGet } from './http-get.js';
 import { settledRssKb } from './measure.js';
-import { runCommand, stopProcess } from './processes.js';
+import { runCommand, spawnProcess } from './processes.js';
 
 export interface ColdStartSample {
   /** rserver started by hand with the launcher's command line: spawn to its first HTTP byte. */
@@ -61,23 +60,19 @@ export async function measureOwnStart(rserver: string, parent: string): Promise<
   );
   const env = buildRServerEnv(process.env, { user, marker: dir });
   const start = process.hrtime.bigint();
-  const child = spawn(rserver, args, { env, detached: true, stdio: 'ignore' });
+  const started = spawnProcess(rserver, args, { env, stdio: 'ignore' });
   try {
     const deadline = Date.now() + 30_000;
     while (!(await answersHttp(socketPath))) {
-      if (child.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`${rserver} did not answer on ${socketPath} (exit code ${child.exitCode})`);
+      const { exitCode } = started.child;
+      if (exitCode !== null || Date.now() > deadline) {
+        throw new Error(`${rserver} did not answer on ${socketPath} (exit code ${exitCode})`);
       }
       await delay(2);
     }
     return Number(process.hrtime.bigint() - start) / 1e6;
   } finally {
-    try {
-      process.kill(-(child.pid ?? 0), 'SIGKILL');
-    } catch {
-      // already gone
-    }
-    await stopProcess(child);
+    await started.stop();
   }
 }
 

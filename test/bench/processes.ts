@@ -14,10 +14,21 @@ export interface BenchProcess {
 
 const running = new Set<ChildProcess>();
 
-// Whatever happens to the bench (an error, Ctrl-C), nothing it started outlives it.
+// Signals a process and everything in its process group (nginx's worker, serve's rserver
+// where it did not move to a group of its own); the process alone if it has no group.
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
+  }
+}
+
+// Whatever happens to the bench (an error, Ctrl-C), nothing it started outlives it: a process
+// SIGKILLed alone can orphan its children (nginx's worker survives its master).
 export function stopAllOnExit(): void {
   process.once('exit', () => {
-    for (const child of running) child.kill('SIGKILL');
+    for (const child of running) signalGroup(child, 'SIGKILL');
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => process.exit(130));
@@ -29,14 +40,19 @@ export interface StartOptions extends SpawnOptions {
   timeout?: number;
 }
 
-// Starts a process that the bench keeps track of: it is stopped, at the latest, when the bench
-// exits. stdin is a pipe the process may watch: it closes when the bench ends or dies.
+// Starts a process that the bench keeps track of, in a process group of its own: it and what
+// it started are stopped, at the latest, when the bench exits. stdin is a pipe the process may
+// watch: it closes when the bench ends or dies.
 export function spawnProcess(
   command: string,
   args: readonly string[],
   options: SpawnOptions = {},
 ): BenchProcess {
-  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], ...options });
+  const child = spawn(command, args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+    ...options,
+  });
   running.add(child);
   child.once('exit', () => running.delete(child));
   // A command that cannot be started at all shows as an exit (ENOENT is in stderr()).
@@ -121,16 +137,19 @@ function waitForLine(child: ChildProcess, pattern: RegExp, timeout: number) {
   });
 }
 
-// SIGTERM, then SIGKILL after 5 s; resolves once the process has exited.
+// SIGTERM (nginx's master and serve stop what they started), then SIGKILL to the group after
+// 5 s; once the process has exited, whatever is left in its group goes too.
 export async function stopProcess(child: ChildProcess, grace = 5000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const killed = await Promise.race([exited.then(() => false), delay(grace, true)]);
-  if (killed) {
-    child.kill('SIGKILL');
-    await exited;
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const killed = await Promise.race([exited.then(() => false), delay(grace, true)]);
+    if (killed) {
+      signalGroup(child, 'SIGKILL');
+      await exited;
+    }
   }
+  signalGroup(child, 'SIGKILL');
 }
 
 // Runs a command to its end and resolves with its output; rejects when it fails.
