@@ -118,16 +118,17 @@ export function buildBackendHeaders(
   facts: RequestFacts,
   options: BackendHeaderOptions,
 ): Record<string, string | string[]> {
-  const listed = new Set(
-    (facts.headers.connection ?? '')
-      .split(',')
-      .map((token) => token.trim().toLowerCase())
-      .filter((token) => token !== ''),
-  );
+  // Every request passes here: no intermediate arrays unless a Connection header lists names.
+  const connection = facts.headers.connection;
+  const listed =
+    connection === undefined || connection === ''
+      ? undefined
+      : new Set(connection.split(',').map((token) => token.trim().toLowerCase()));
   const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(facts.headers)) {
+  for (const name in facts.headers) {
+    const value = facts.headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || FORWARDING.has(name)) continue;
-    if (listed.has(name)) continue;
+    if (listed?.has(name) === true) continue;
     headers[name] = value;
   }
   const chain = options.trustProxy ? firstList(facts.headers['x-forwarded-for']) : [];
@@ -155,7 +156,7 @@ function firstList(value: string | string[] | undefined): string[] {
 
 // Response headers that describe rserver's connection, not the response: passing on its
 // `Connection: close` would close the client's connection for no reason.
-const RESPONSE_HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'trailer'];
+const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'trailer']);
 
 // rserver's response headers as the client gets them, from the raw list (`[name, value, ...]`,
 // case and repeated Set-Cookie lines kept as rserver sent them): connection-scoped ones and those
@@ -165,19 +166,22 @@ export function filterResponseHeaders(
   raw: readonly string[],
   dropTransferEncoding: boolean,
 ): string[] {
-  const dropped = new Set(RESPONSE_HOP_BY_HOP);
-  if (dropTransferEncoding) dropped.add('transfer-encoding');
+  let listed: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]?.toLowerCase() !== 'connection') continue;
+    listed ??= new Set();
     for (const token of (raw[i + 1] ?? '').split(',')) {
       const name = token.trim().toLowerCase();
-      if (name !== '' && name !== 'transfer-encoding') dropped.add(name);
+      if (name !== 'transfer-encoding') listed.add(name);
     }
   }
   const kept: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] ?? '';
-    if (!dropped.has(name.toLowerCase())) kept.push(name, raw[i + 1] ?? '');
+    const lower = name.toLowerCase();
+    if (RESPONSE_HOP_BY_HOP.has(lower) || listed?.has(lower) === true) continue;
+    if (dropTransferEncoding && lower === 'transfer-encoding') continue;
+    kept.push(name, raw[i + 1] ?? '');
   }
   return kept;
 }
