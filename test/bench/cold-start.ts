@@ -7,6 +7,7 @@ import { buildRServerArgs, buildRServerEnv, parseHelpOptions } from '../../lib/i
 import { FAKE_R, startServe } from './contenders.js';
 import { httpGet } from './http-get.js';
 import { settledRssKb } from './measure.js';
+import { findChildren } from './proc-stats.js';
 import { runCommand, spawnProcess } from './processes.js';
 
 export interface ColdStartSample {
@@ -76,6 +77,19 @@ export async function measureOwnStart(rserver: string, parent: string): Promise<
   }
 }
 
+// serve runs rserver --help and --version once it listens, before any request: a user's first
+// request comes seconds later, after the tunnel and the browser. Waits until those have ended
+// (no child for 200 ms), at most 10 s.
+async function waitForNoChildren(pid: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  let quietSince = Date.now();
+  while (Date.now() < deadline) {
+    if (findChildren(pid).length > 0) quietSince = Date.now();
+    else if (Date.now() - quietSince >= 200) return;
+    await delay(20);
+  }
+}
+
 // One cold start through serve: the CLI is started and left idle, then its first request (an
 // API call, not a page load: it waits for rserver instead of getting the "Starting" page) is
 // timed to the first byte of rserver's answer.
@@ -86,6 +100,7 @@ export async function measureServeColdStart(
   const dir = await mkdtemp(join(parent, 'cold-'));
   const serve = await startServe(dir, rserver);
   try {
+    await waitForNoChildren(serve.proxyPids[0] ?? 0);
     const serveFreshRssKb = await settledRssKb(serve.proxyPids);
     const answer = await httpGet(`${serve.origin}/`, serve.headers, 60_000);
     if (answer.status >= 500) throw new Error(`serve answered ${answer.status}: ${answer.body}`);
