@@ -3,12 +3,15 @@ import { RSessionProxyError } from '../errors.js';
 import { createBackendAgent } from './agent.js';
 import { destroyExchange, type Exchange } from './exchange.js';
 import type { NormalizedOptions } from './options.js';
+import { createSilenceWatch, type SilenceWatch } from './silence.js';
 
 /** What the request and upgrade handlers share: one connection pool, one bookkeeping. */
 export interface AdapterCore {
   readonly options: NormalizedOptions;
   /** Keep-alive connections to rserver's socket. */
   readonly agent: Agent;
+  /** Gives up on requests rserver stays silent on for `proxyTimeout`. */
+  readonly silence: SilenceWatch;
   /** Exchanges still open, for close(). */
   readonly live: Set<Exchange>;
   readonly closed: boolean;
@@ -23,6 +26,7 @@ export interface AdapterCore {
 
 export function createCore(options: NormalizedOptions): AdapterCore {
   const agent = createBackendAgent();
+  const silence = createSilenceWatch(options.proxyTimeout);
   const live = new Set<Exchange>();
   let lastActivity = Date.now();
   let closed = false;
@@ -44,6 +48,7 @@ export function createCore(options: NormalizedOptions): AdapterCore {
   return {
     options,
     agent,
+    silence,
     live,
     get closed() {
       return closed;
@@ -87,6 +92,7 @@ export function createCore(options: NormalizedOptions): AdapterCore {
       closed = true;
       const closing = [...live].map(destroyExchange);
       live.clear();
+      silence.close();
       agent.destroy();
       await Promise.all(closing.flat());
     },

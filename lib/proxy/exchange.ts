@@ -33,6 +33,8 @@ export interface Exchange {
   /** WebSocket only: the client's socket, rserver's socket after the 101. */
   client?: Duplex;
   proxySocket?: Duplex;
+  /** Date.now() when bytes last went to or came from rserver (see silence.ts). */
+  heardAt: number;
   timedOut: boolean;
   /** WebSocket only: rserver answered 101, or answered something else that is being relayed. */
   upgraded: boolean;
@@ -49,6 +51,7 @@ export function createExchange(
     prefix,
     backendPath,
     gone: false,
+    heardAt: 0,
     timedOut: false,
     upgraded: false,
     responded: false,

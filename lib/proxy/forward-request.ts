@@ -1,4 +1,4 @@
-import { request, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { RSessionProxyError } from '../errors.js';
 import type { AdapterCore } from './core.js';
 import { getLocationContext, isGone, type Exchange } from './exchange.js';
@@ -46,13 +46,18 @@ export function forwardRequest(
   });
   exchange.proxyReq = proxyReq;
   proxyReq.once('error', onError);
-  watchSilence(exchange, proxyReq, core.options.proxyTimeout);
+  core.silence.watch(exchange);
+  // Emitted once the answer is complete, or the request failed or was destroyed.
+  proxyReq.once('close', () => core.silence.unwatch(exchange));
   proxyReq.once('response', (proxyRes: IncomingMessage) => {
     relayResponse(core, exchange, res, proxyRes);
   });
   if (hasBody) {
-    // A long upload is someone using RStudio too.
-    req.on('data', core.touch);
+    // A long upload is someone using RStudio too, and rserver is not silent while it reads it.
+    req.on('data', () => {
+      core.touch();
+      core.silence.heard(exchange);
+    });
     req.pipe(proxyReq);
   } else {
     proxyReq.end();
@@ -67,6 +72,7 @@ function relayResponse(
 ): void {
   exchange.proxyRes = proxyRes;
   core.touch();
+  core.silence.heard(exchange);
   if (isGone(exchange) || res.headersSent) {
     proxyRes.destroy();
     return;
@@ -74,7 +80,10 @@ function relayResponse(
   const status = proxyRes.statusCode ?? 502;
   writeHead(res, status, proxyRes.statusMessage, getResponseHeaders(exchange, proxyRes, status));
   // A download that takes longer than the idle timeout is still someone using RStudio.
-  proxyRes.on('data', core.touch);
+  proxyRes.on('data', () => {
+    core.touch();
+    core.silence.heard(exchange);
+  });
   // rserver went away mid-body: the client must see the connection end, not wait forever.
   proxyRes.once('close', () => {
     if (proxyRes.complete || isGone(exchange)) return;
@@ -127,14 +136,4 @@ export function getResponseHeaders(
     }
   }
   return headers;
-}
-
-// A backend that says nothing for `ms` is given up on (504); 0 means wait as long as it takes.
-// Long polls answer well within the default hour.
-export function watchSilence(exchange: Exchange, proxyReq: ClientRequest, ms: number): void {
-  if (ms === 0) return;
-  proxyReq.setTimeout(ms, () => {
-    exchange.timedOut = true;
-    proxyReq.destroy();
-  });
 }

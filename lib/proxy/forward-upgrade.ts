@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AdapterCore } from './core.js';
 import { isGone, type Exchange } from './exchange.js';
-import { getBackendTarget, getResponseHeaders, watchSilence } from './forward-request.js';
+import { getBackendTarget, getResponseHeaders } from './forward-request.js';
 import { linkSockets } from './websocket.js';
 
 // Sends a WebSocket handshake to rserver's socket. On 101 the client gets rserver's answer as it
@@ -28,7 +28,10 @@ export function forwardUpgrade(
   });
   exchange.proxyReq = proxyReq;
   proxyReq.once('error', onError);
-  watchSilence(exchange, proxyReq, core.options.proxyTimeout);
+  // The silence timeout is for the handshake: a WebSocket may stay quiet for hours. The request
+  // closes on the 101, on any other answer's end, or on failure.
+  core.silence.watch(exchange);
+  proxyReq.once('close', () => core.silence.unwatch(exchange));
   proxyReq.once('response', (proxyRes: IncomingMessage) => {
     exchange.responded = true;
     relayRefusal(exchange, client, proxyRes);
@@ -43,7 +46,7 @@ export function forwardUpgrade(
       proxySocket.destroy();
       return;
     }
-    // The silence timeout was for the handshake: a WebSocket may stay quiet for hours.
+    // No socket timeout: the agent's idle timeout is for pooled connections, not a WebSocket.
     proxySocket.setTimeout(0);
     proxySocket.setNoDelay(true);
     if (proxyHead.length > 0) proxySocket.unshift(proxyHead);
