@@ -168,7 +168,7 @@ export function filterResponseHeaders(
 ): string[] {
   let listed: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]?.toLowerCase() !== 'connection') continue;
+    if (!isNamed(raw[i] ?? '', 'connection')) continue;
     listed ??= new Set();
     for (const token of (raw[i + 1] ?? '').split(',')) {
       const name = token.trim().toLowerCase();
@@ -178,10 +178,23 @@ export function filterResponseHeaders(
   const kept: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] ?? '';
-    const lower = name.toLowerCase();
-    if (RESPONSE_HOP_BY_HOP.has(lower) || listed?.has(lower) === true) continue;
-    if (dropTransferEncoding && lower === 'transfer-encoding') continue;
+    // Lower-casing every name of every answer is garbage; only names of a dropped one's length
+    // can be dropped.
+    if (DROPPABLE_LENGTHS.has(name.length) || listed !== undefined) {
+      const lower = name.toLowerCase();
+      if (RESPONSE_HOP_BY_HOP.has(lower) || listed?.has(lower) === true) continue;
+      if (dropTransferEncoding && lower === 'transfer-encoding') continue;
+    }
     kept.push(name, raw[i + 1] ?? '');
   }
   return kept;
+}
+
+const DROPPABLE_LENGTHS = new Set(
+  [...RESPONSE_HOP_BY_HOP, 'transfer-encoding'].map((name) => name.length),
+);
+
+// Whether a header name is `lowerName`, whatever its case, without a new string per check.
+function isNamed(name: string, lowerName: string): boolean {
+  return name.length === lowerName.length && name.toLowerCase() === lowerName;
 }
