@@ -209,6 +209,10 @@ ranges):
   the instance instead of on the first request, and the readiness poll steps from 10 to 50 ms
   instead of 25 to 500 ms: serve's overhead over rserver's own start went from 350-590 ms to
   under 100 ms.
+- **One timer watches every request for rserver's silence** (\`proxyTimeout\`) instead of a
+  socket timeout set and reset per request, and rserver's response headers are filtered
+  without lower-casing every name: 10-30 µs less CPU per request at 32 connections, most of it
+  in the garbage collector. The forwarded headers are built without intermediate arrays.
 - **Token auth** hashes the expected token once, and parses a request target only when its
   query may hold a token (about 5% of serve's CPU per request before).
 `;
