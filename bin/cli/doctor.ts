@@ -13,7 +13,7 @@ import { getPrivacyProblem } from '../../lib/private-dir.js';
 import { findOnPath } from '../../lib/rserver/find.js';
 import { resolveInstanceLayout } from '../../lib/rserver/instance.js';
 import { normalizeLaunchOptions } from '../../lib/rserver/options.js';
-import { execaSync } from 'execa';
+import { supportsPdeathsig } from '../../lib/rserver/spawn.js';
 import { EXIT } from './exit-codes.js';
 import { getBoolean, getString, parseFlags, type ParsedFlags } from './flags.js';
 
@@ -130,9 +130,7 @@ export async function runDoctorChecks(
     }
   }
   const setpriv = findOnPath('setpriv', env) ?? findOnPath('setpriv', { PATH: '/usr/bin:/bin' });
-  const pdeathsig =
-    setpriv !== undefined &&
-    execaSync(setpriv, ['--help'], { reject: false, all: true }).all.includes('--pdeathsig');
+  const pdeathsig = setpriv !== undefined && supportsPdeathsig(setpriv);
   checks.push({
     name: 'setpriv --pdeathsig available',
     ok: pdeathsig,

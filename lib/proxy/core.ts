@@ -1,17 +1,17 @@
-import type { IncomingMessage } from 'node:http';
-import httpProxy from 'http-proxy';
+import type { Agent, IncomingMessage } from 'node:http';
 import { RSessionProxyError } from '../errors.js';
 import { createBackendAgent } from './agent.js';
 import { destroyExchange, type Exchange } from './exchange.js';
 import type { NormalizedOptions } from './options.js';
-import { listenToProxy } from './proxy-events.js';
+import { createSilenceWatch, type SilenceWatch } from './silence.js';
 
-/** What the request and upgrade handlers share: one http-proxy, one agent, one bookkeeping. */
+/** What the request and upgrade handlers share: one connection pool, one bookkeeping. */
 export interface AdapterCore {
   readonly options: NormalizedOptions;
-  readonly proxy: httpProxy;
-  /** Exchanges by the request http-proxy hands back in its events. */
-  readonly exchanges: WeakMap<IncomingMessage, Exchange>;
+  /** Keep-alive connections to rserver's socket. */
+  readonly agent: Agent;
+  /** Gives up on requests rserver stays silent on for `proxyTimeout`. */
+  readonly silence: SilenceWatch;
   /** Exchanges still open, for close(). */
   readonly live: Set<Exchange>;
   readonly closed: boolean;
@@ -26,8 +26,7 @@ export interface AdapterCore {
 
 export function createCore(options: NormalizedOptions): AdapterCore {
   const agent = createBackendAgent();
-  const proxy = httpProxy.createProxyServer({ agent, xfwd: false, prependPath: false });
-  const exchanges = new WeakMap<IncomingMessage, Exchange>();
+  const silence = createSilenceWatch(options.proxyTimeout);
   const live = new Set<Exchange>();
   let lastActivity = Date.now();
   let closed = false;
@@ -46,12 +45,10 @@ export function createCore(options: NormalizedOptions): AdapterCore {
     }
   };
 
-  listenToProxy(proxy, { exchanges, proxyTimeout: options.proxyTimeout, touch, report });
-
   return {
     options,
-    proxy,
-    exchanges,
+    agent,
+    silence,
     live,
     get closed() {
       return closed;
@@ -95,8 +92,8 @@ export function createCore(options: NormalizedOptions): AdapterCore {
       closed = true;
       const closing = [...live].map(destroyExchange);
       live.clear();
+      silence.close();
       agent.destroy();
-      proxy.close();
       await Promise.all(closing.flat());
     },
   };

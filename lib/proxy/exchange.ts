@@ -7,6 +7,7 @@ import {
   formatOrigin,
   getBackendHosts,
   getClientOrigin,
+  type ClientOrigin,
   type RequestFacts,
 } from './forwarded.js';
 import type { LocationContext } from './location.js';
@@ -17,9 +18,13 @@ export interface Exchange {
   prefix: string;
   /** The origin-form target rserver receives (prefix removed). */
   backendPath: string;
-  /** Aborted when the client leaves or the adapter closes: stops waits, ends the backend side. */
-  gone: AbortController;
-  location?: LocationContext;
+  /** The client left or the adapter closed: waits stop, the backend side ends. */
+  gone: boolean;
+  /** Aborted when the exchange goes; made only when something waits on it (a start). */
+  goneController?: AbortController;
+  /** What the forwarding headers were built from; redirects are rewritten from the same. */
+  facts?: RequestFacts;
+  origin?: ClientOrigin;
   socketPath?: string;
   proxyReq?: ClientRequest;
   proxyRes?: IncomingMessage;
@@ -28,6 +33,8 @@ export interface Exchange {
   /** WebSocket only: the client's socket, rserver's socket after the 101. */
   client?: Duplex;
   proxySocket?: Duplex;
+  /** Date.now() when bytes last went to or came from rserver (see silence.ts). */
+  heardAt: number;
   timedOut: boolean;
   /** WebSocket only: rserver answered 101, or answered something else that is being relayed. */
   upgraded: boolean;
@@ -43,7 +50,8 @@ export function createExchange(
     req,
     prefix,
     backendPath,
-    gone: new AbortController(),
+    gone: false,
+    heardAt: 0,
     timedOut: false,
     upgraded: false,
     responded: false,
@@ -53,7 +61,20 @@ export function createExchange(
 // Whether the client left or the adapter closed; a function, so that a check after an await is
 // not mistaken for the same check before it.
 export function isGone(exchange: Exchange): boolean {
-  return exchange.gone.signal.aborted;
+  return exchange.gone;
+}
+
+export function markGone(exchange: Exchange): void {
+  exchange.gone = true;
+  exchange.goneController?.abort();
+}
+
+// A signal for waits that must stop when the exchange goes. Most requests never wait (rserver
+// is running), so the controller is made on demand rather than for every request.
+export function getGoneSignal(exchange: Exchange): AbortSignal {
+  exchange.goneController ??= new AbortController();
+  if (exchange.gone) exchange.goneController.abort();
+  return exchange.goneController.signal;
 }
 
 export function getRequestFacts(req: IncomingMessage): RequestFacts {
@@ -76,32 +97,22 @@ export function prepareForward(
 ): Record<string, string | string[]> {
   const facts = getRequestFacts(exchange.req);
   const origin = getClientOrigin(facts, trustProxy);
-  exchange.location = {
+  exchange.facts = facts;
+  exchange.origin = origin;
+  return buildBackendHeaders(facts, { origin, prefix: exchange.prefix, trustProxy, upgrade });
+}
+
+// What rewriting a redirect needs, worked out only for a redirect: most answers are not, and
+// the host names rserver could have used cost a system call to list.
+export function getLocationContext(exchange: Exchange): LocationContext | undefined {
+  const { facts, origin } = exchange;
+  if (facts === undefined || origin === undefined) return undefined;
+  return {
     origin: formatOrigin(origin),
     prefix: exchange.prefix,
     backendPath: exchange.backendPath,
     backendHosts: getBackendHosts(facts, origin),
   };
-  return buildBackendHeaders(facts, { origin, prefix: exchange.prefix, trustProxy, upgrade });
-}
-
-// http-proxy reads the target and headers from `req` synchronously when a request starts; they
-// are swapped in for that call only, so the embedding server's request object is left as it was.
-export function withBackendView(
-  req: IncomingMessage,
-  url: string,
-  headers: Record<string, string | string[]>,
-  start: () => void,
-): void {
-  const saved = { url: req.url, headers: req.headers };
-  req.url = url;
-  req.headers = headers;
-  try {
-    start();
-  } finally {
-    req.url = saved.url;
-    req.headers = saved.headers;
-  }
 }
 
 // The target as the client sent it: Express rewrites `req.url` under a mount path and keeps the
@@ -117,15 +128,9 @@ export function getMountPath(req: IncomingMessage): string | undefined {
   return typeof baseUrl === 'string' ? baseUrl.replace(/\/+$/, '') : undefined;
 }
 
-// Every request goes to rserver's socket and nowhere else, whatever its request line or Host
-// says. (http-proxy's types want a host and port; Node ignores them when socketPath is set.)
-export function getBackendTarget(socketPath: string) {
-  return { socketPath, host: 'localhost', port: 80 };
-}
-
 // Ends everything an exchange opened; resolves when each of its streams has closed.
 export function destroyExchange(exchange: Exchange): Promise<void>[] {
-  exchange.gone.abort();
+  markGone(exchange);
   const streams = [
     exchange.proxyReq?.socket,
     exchange.proxySocket,

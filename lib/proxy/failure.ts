@@ -11,9 +11,9 @@ export interface FailureFacts {
   socketPath?: string | undefined;
 }
 
-// Turns what http-proxy reports (ECONNREFUSED, ENOENT, "socket hang up") into one error whose
-// message says what the user sees: a 502/504 (EBACKEND) or, while rserver restarts, a 503
-// (EUNAVAILABLE).
+// Turns what the request to rserver reports (ECONNREFUSED, ENOENT, "socket hang up") into one
+// error whose message says what the user sees: a 502/504 (EBACKEND) or, while rserver restarts,
+// a 503 (EUNAVAILABLE).
 export function describeBackendFailure(error: Error, facts: FailureFacts): RSessionProxyError {
   const fields = { cause: error, path: facts.socketPath };
   if (facts.timedOut !== undefined) {

@@ -118,16 +118,17 @@ export function buildBackendHeaders(
   facts: RequestFacts,
   options: BackendHeaderOptions,
 ): Record<string, string | string[]> {
-  const listed = new Set(
-    (facts.headers.connection ?? '')
-      .split(',')
-      .map((token) => token.trim().toLowerCase())
-      .filter((token) => token !== ''),
-  );
+  // Every request passes here: no intermediate arrays unless a Connection header lists names.
+  const connection = facts.headers.connection;
+  const listed =
+    connection === undefined || connection === ''
+      ? undefined
+      : new Set(connection.split(',').map((token) => token.trim().toLowerCase()));
   const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(facts.headers)) {
+  for (const name in facts.headers) {
+    const value = facts.headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || FORWARDING.has(name)) continue;
-    if (listed.has(name)) continue;
+    if (listed?.has(name) === true) continue;
     headers[name] = value;
   }
   const chain = options.trustProxy ? firstList(facts.headers['x-forwarded-for']) : [];
@@ -153,11 +154,47 @@ function firstList(value: string | string[] | undefined): string[] {
     .filter((item) => item !== '');
 }
 
-// Response headers that describe the backend connection, not the response: passing on
-// rserver's `Connection: close` would close the client's connection for no reason.
-export function stripResponseHopByHop(headers: IncomingHttpHeaders): void {
-  const listed = (headers.connection ?? '').split(',').map((token) => token.trim().toLowerCase());
-  for (const name of [...listed, 'connection', 'keep-alive', 'proxy-connection', 'trailer']) {
-    if (name !== '' && name !== 'transfer-encoding') Reflect.deleteProperty(headers, name);
+// Response headers that describe rserver's connection, not the response: passing on its
+// `Connection: close` would close the client's connection for no reason.
+const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'trailer']);
+
+// rserver's response headers as the client gets them, from the raw list (`[name, value, ...]`,
+// case and repeated Set-Cookie lines kept as rserver sent them): connection-scoped ones and those
+// its Connection header names dropped. Transfer-Encoding is dropped too when the body is not
+// sent in rserver's framing (to an HTTP/1.0 client, or relayed raw): the body arrives decoded.
+export function filterResponseHeaders(
+  raw: readonly string[],
+  dropTransferEncoding: boolean,
+): string[] {
+  let listed: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (!isNamed(raw[i] ?? '', 'connection')) continue;
+    listed ??= new Set();
+    for (const token of (raw[i + 1] ?? '').split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name !== 'transfer-encoding') listed.add(name);
+    }
   }
+  const kept: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] ?? '';
+    // Lower-casing every name of every answer is garbage; only names of a dropped one's length
+    // can be dropped.
+    if (DROPPABLE_LENGTHS.has(name.length) || listed !== undefined) {
+      const lower = name.toLowerCase();
+      if (RESPONSE_HOP_BY_HOP.has(lower) || listed?.has(lower) === true) continue;
+      if (dropTransferEncoding && lower === 'transfer-encoding') continue;
+    }
+    kept.push(name, raw[i + 1] ?? '');
+  }
+  return kept;
+}
+
+const DROPPABLE_LENGTHS = new Set(
+  [...RESPONSE_HOP_BY_HOP, 'transfer-encoding'].map((name) => name.length),
+);
+
+// Whether a header name is `lowerName`, whatever its case, without a new string per check.
+function isNamed(name: string, lowerName: string): boolean {
+  return name.length === lowerName.length && name.toLowerCase() === lowerName;
 }

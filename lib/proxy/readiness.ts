@@ -1,5 +1,24 @@
 import type { Backend } from '../backend.js';
 import { RSessionProxyError } from '../errors.js';
+import { getGoneSignal, type Exchange } from './exchange.js';
+
+// The socket to send an exchange to. A running backend answers at once (its ensureRunning()
+// resolves without waiting), which is every request but those during a start: they are spared
+// the timer and the abort wiring of waitForBackend.
+export async function getBackendSocket(
+  backend: Backend,
+  timeoutMs: number,
+  exchange: Exchange,
+): Promise<string> {
+  if (backend.state === 'running') {
+    try {
+      return (await backend.ensureRunning()).socketPath;
+    } catch {
+      // it stopped meanwhile: the full wait below starts it again, or says why it cannot
+    }
+  }
+  return waitForBackend(backend, timeoutMs, getGoneSignal(exchange));
+}
 
 // Starts rserver if needed and waits until it answers, at most `timeoutMs`, or until `gone`
 // aborts (the client left). The wait is ours even if the backend ignores the signal: a start

@@ -4,17 +4,17 @@ import { isAuthorized } from './authorize.js';
 import type { AdapterCore } from './core.js';
 import {
   createExchange,
-  getBackendTarget,
   getClientTarget,
   getMountPath,
   isGone,
+  markGone,
   prepareForward,
-  withBackendView,
   type Exchange,
 } from './exchange.js';
 import { asProxyError, describeBackendFailure } from './failure.js';
+import { forwardUpgrade } from './forward-upgrade.js';
 import { routeRequest } from './prefix.js';
-import { isRestarting, waitForBackend } from './readiness.js';
+import { getBackendSocket, isRestarting } from './readiness.js';
 import { chooseFormat, renderError, sendRenderedRaw, type Refusal } from './responses.js';
 import { getUpgradeProblem } from './websocket.js';
 
@@ -57,7 +57,7 @@ export function handleUpgrade(
   socket.once('close', () => {
     core.live.delete(exchange);
     core.touch();
-    exchange.gone.abort();
+    markGone(exchange);
     if (!exchange.upgraded) exchange.proxyReq?.destroy();
   });
   connect(core, exchange, socket, head, refuse).catch((error: unknown) => {
@@ -77,11 +77,7 @@ async function connect(
   if (!(await isAuthorized(core, req, refuse)) || isGone(exchange)) return;
   let socketPath: string;
   try {
-    socketPath = await waitForBackend(
-      core.options.backend,
-      core.options.startTimeout,
-      exchange.gone.signal,
-    );
+    socketPath = await getBackendSocket(core.options.backend, core.options.startTimeout, exchange);
   } catch (error) {
     if (isGone(exchange)) return;
     const failure = asProxyError(error);
@@ -92,11 +88,8 @@ async function connect(
   if (isGone(exchange)) return;
   exchange.socketPath = socketPath;
   const headers = prepareForward(exchange, core.options.trustProxy, true);
-  core.exchanges.set(req, exchange);
-  withBackendView(req, exchange.backendPath, headers, () => {
-    core.proxy.ws(req, socket, head, { target: getBackendTarget(socketPath) }, (error: Error) => {
-      onUpgradeError(core, exchange, socket, refuse, error);
-    });
+  forwardUpgrade(core, exchange, socket, head, socketPath, headers, (error: Error) => {
+    onUpgradeError(core, exchange, socket, refuse, error);
   });
 }
 

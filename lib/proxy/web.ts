@@ -4,17 +4,16 @@ import type { AdapterCore } from './core.js';
 import {
   createExchange,
   destroyExchange,
-  getBackendTarget,
   getClientTarget,
   getMountPath,
   isGone,
   prepareForward,
-  withBackendView,
   type Exchange,
 } from './exchange.js';
+import { forwardRequest } from './forward-request.js';
 import { routeRequest } from './prefix.js';
 import { asProxyError, describeBackendFailure } from './failure.js';
-import { isRestarting, waitForBackend } from './readiness.js';
+import { getBackendSocket, isRestarting } from './readiness.js';
 import {
   chooseFormat,
   isPageLoad,
@@ -104,7 +103,7 @@ async function forward(
   }
   let socketPath: string;
   try {
-    socketPath = await waitForBackend(backend, core.options.startTimeout, exchange.gone.signal);
+    socketPath = await getBackendSocket(backend, core.options.startTimeout, exchange);
   } catch (error) {
     if (isGone(exchange)) return;
     const failure = asProxyError(error);
@@ -115,17 +114,12 @@ async function forward(
   if (isGone(exchange)) return;
   exchange.socketPath = socketPath;
   const headers = prepareForward(exchange, core.options.trustProxy, false);
-  core.exchanges.set(req, exchange);
-  withBackendView(req, exchange.backendPath, headers, () => {
-    core.proxy.web(req, res, { target: getBackendTarget(socketPath) }, (error: Error) => {
-      onProxyError(core, exchange, res, refuse, answer, error);
-    });
+  forwardRequest(core, exchange, res, socketPath, headers, (error: Error) => {
+    onProxyError(core, exchange, res, refuse, answer, error);
   });
-  // So is a long upload; the body is already piped to rserver, this only watches it pass.
-  req.on('data', core.touch);
 }
 
-// Each request's own error callback: nothing reaches http-proxy's 'error' event.
+// What the client gets when rserver cannot be reached, resets the connection or stays silent.
 function onProxyError(
   core: AdapterCore,
   exchange: Exchange,

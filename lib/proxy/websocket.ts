@@ -31,9 +31,9 @@ export function getUpgradeProblem(
 }
 
 // Ties the client's socket and rserver's together once the upgrade is done. An error on either
-// destroys both (http-proxy only ends the other one, and a client that vanished from the network
-// then leaks the backend socket: node-http-proxy #1510). A clean close ends the other side so
-// frames already queued still go out, and the linger timer ends a peer that never closes.
+// destroys both (ending the other one only, as node-http-proxy does, leaks the backend socket of
+// a client that vanished from the network: node-http-proxy #1510). A clean close ends the other
+// side so frames already queued still go out, and the linger timer ends a peer that never closes.
 export function linkSockets(client: Duplex, backend: Duplex, lingerMs = 5000): void {
   const destroyBoth = () => {
     client.destroy();

@@ -1,5 +1,5 @@
+import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
-import { execa } from 'execa';
 import { RSessionProxyError } from '../errors.js';
 
 export interface RServerProbe {
@@ -34,9 +34,46 @@ export async function probeRServer(path: string): Promise<RServerProbe> {
   return probe;
 }
 
+interface ProbeRun {
+  exitCode: number | undefined;
+  signal: string | undefined;
+  stdout: string;
+  /** stdout and stderr as they came. */
+  all: string;
+  timedOut: boolean;
+}
+
+// Runs `path flag` to its end and collects what it printed; killed after `timeout` ms.
+function runFlag(path: string, flag: string, timeout = 15_000): Promise<ProbeRun> {
+  return new Promise((resolve) => {
+    const child = spawn(path, [flag], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let all = '';
+    let timedOut = false;
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (text: string) => {
+      stdout += text;
+      all += text;
+    });
+    child.stderr.on('data', (text: string) => (all += text));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeout);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      resolve({ exitCode: undefined, signal: undefined, stdout, all: error.message, timedOut });
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ exitCode: code ?? undefined, signal: signal ?? undefined, stdout, all, timedOut });
+    });
+  });
+}
+
 async function runProbe(path: string): Promise<RServerProbe> {
-  const run = (flag: string) =>
-    execa(path, [flag], { reject: false, timeout: 15_000, stdin: 'ignore', all: true });
+  const run = (flag: string) => runFlag(path, flag);
   const [help, version] = await Promise.all([run('--help'), run('--version')]);
   const options = help.exitCode === 0 ? parseHelpOptions(help.stdout) : new Set<string>();
   if (options.size === 0) {

@@ -1,6 +1,6 @@
-import { EventEmitter } from 'node:events';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { EventEmitter, once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { execa, execaSync } from 'execa';
 import { RSessionProxyError } from '../errors.js';
 import { getRServerLineLevel } from '../logger.js';
 import { getCurrentUser } from '../users.js';
@@ -51,21 +51,24 @@ export interface StartRServerInput {
   afterStop?: (() => Promise<void>) | undefined;
 }
 
-let setprivSupport: Map<string, boolean> | undefined;
+const setprivSupport = new Map<string, boolean>();
 
-// Where util-linux's setpriv can set a parent-death signal (2.33 and later), rserver is started
-// through it, so that rserver gets SIGTERM even when the supervisor is SIGKILLed.
-function getSetprivPrefix(env: NodeJS.ProcessEnv): string[] {
-  const setpriv = findOnPath('setpriv', env) ?? findOnPath('setpriv', { PATH: '/usr/bin:/bin' });
-  if (!setpriv) return [];
-  setprivSupport ??= new Map();
+// Whether this setpriv can set a parent-death signal (util-linux 2.33 and later); asked once.
+export function supportsPdeathsig(setpriv: string): boolean {
   let supported = setprivSupport.get(setpriv);
   if (supported === undefined) {
-    const help = execaSync(setpriv, ['--help'], { reject: false, timeout: 5000, all: true });
-    supported = help.all.includes('--pdeathsig');
+    const help = spawnSync(setpriv, ['--help'], { timeout: 5000, encoding: 'utf8' });
+    supported = `${help.stdout}${help.stderr}`.includes('--pdeathsig');
     setprivSupport.set(setpriv, supported);
   }
-  return supported ? [setpriv, '--pdeathsig', 'TERM', '--'] : [];
+  return supported;
+}
+
+// Where util-linux's setpriv can set a parent-death signal, rserver is started through it, so
+// that rserver gets SIGTERM even when the supervisor is SIGKILLed.
+export function getSetprivPrefix(env: NodeJS.ProcessEnv): string[] {
+  const setpriv = findOnPath('setpriv', env) ?? findOnPath('setpriv', { PATH: '/usr/bin:/bin' });
+  return setpriv && supportsPdeathsig(setpriv) ? [setpriv, '--pdeathsig', 'TERM', '--'] : [];
 }
 
 function findR(options: NormalizedLaunchOptions): string | undefined {
@@ -135,27 +138,25 @@ export async function startRServer(input: StartRServerInput): Promise<RServerPro
     message: `starting ${probe.path} ${args.join(' ')}`,
   });
 
-  const child = execa(
+  // node:child_process rather than execa: execa's module graph alone is ~10 MB of RSS in every
+  // process that serves RStudio (npm run bench, docs/benchmarks.md).
+  const child = spawn(
     setpriv ?? probe.path,
     setpriv ? [...setprivArgs, probe.path, ...args] : args,
     {
       env,
-      extendEnv: false,
       detached: true,
-      cleanup: false,
-      stdin: 'ignore',
-      buffer: false,
-      reject: false,
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
   if (child.pid === undefined) {
-    const result = await child;
+    const [error] = (await once(child, 'error')) as [Error];
     throw new RSessionProxyError(
       'ERSERVEREXITED',
-      `rserver could not be started: ${result.message}`,
+      `rserver could not be started: ${error.message}`,
       {
         path: probe.path,
-        cause: result.cause,
+        cause: error,
       },
     );
   }
@@ -175,7 +176,7 @@ class RunningRServer extends EventEmitter implements RServerProcess {
   #ready = false;
 
   constructor(
-    child: ReturnType<typeof execa>,
+    child: ChildProcess,
     pid: number,
     input: StartRServerInput,
     log: NormalizedLaunchOptions['logger'],
@@ -185,6 +186,8 @@ class RunningRServer extends EventEmitter implements RServerProcess {
     this.#input = input;
     this.socketPath = input.layout.socketPath;
     this.rootPath = input.options.rootPath;
+    // Failing to signal it is handled by the pid-based stop below; the event must not throw.
+    child.on('error', () => undefined);
     for (const stream of [child.stdout, child.stderr]) {
       if (!stream) continue;
       createInterface({ input: stream }).on('line', (line) => {

@@ -16,7 +16,13 @@ import {
   type NormalizedLaunchOptions,
 } from './options.js';
 import { probeRServer } from './probe.js';
-import { startRServer, throwIfAborted, type RServerExit, type RServerProcess } from './spawn.js';
+import {
+  getSetprivPrefix,
+  startRServer,
+  throwIfAborted,
+  type RServerExit,
+  type RServerProcess,
+} from './spawn.js';
 
 export interface SupervisorOptions extends LaunchOptions {
   /** How often to check that the socket and the instance directory still exist, in ms; default 2 000. */
@@ -104,7 +110,22 @@ export class Supervisor extends EventEmitter implements Backend {
       () => (this.#opening = undefined),
     );
     this.#instance = await this.#opening;
+    this.#probeAhead();
     return this.#instance.layout;
+  }
+
+  // Learning what rserver supports runs it twice (--help, --version), and setpriv once; a server
+  // that opens the instance before its first request has that done by then, rather than making
+  // the first request wait for it (npm run bench). The results are cached per binary; a failed
+  // probe is not kept, and the start runs it again and reports it.
+  #probeAhead(): void {
+    getSetprivPrefix(this.#options.env);
+    try {
+      const rserver = findRServer({ rserver: this.#options.rserver, env: this.#options.env });
+      probeRServer(rserver).catch(() => undefined);
+    } catch {
+      // no rserver: the first start says so
+    }
   }
 
   async ensureRunning(

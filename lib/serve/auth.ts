@@ -24,9 +24,16 @@ export function authenticate(
   auth: TokenAuth,
   allowRedirect: boolean,
 ): AuthDecision {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const fromQuery = url.searchParams.get('token');
-  if (fromQuery !== null) {
+  // Most requests have no token in their query: they are not parsed as URLs. (A parameter named
+  // token is spelt `token`, or percent-encoded.)
+  const target = req.url ?? '/';
+  const query = target.slice(target.indexOf('?') + 1 || target.length);
+  const url =
+    query.includes('token') || query.includes('%')
+      ? new URL(target, 'http://localhost')
+      : undefined;
+  const fromQuery = url?.searchParams.get('token') ?? null;
+  if (url !== undefined && fromQuery !== null) {
     if (!tokensEqual(fromQuery, auth.token)) return { kind: 'deny', status: 403 };
     if (!allowRedirect) return { kind: 'allow' };
     url.searchParams.delete('token');

@@ -54,14 +54,25 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
 
+// What the given value is compared with, kept for the token in use: every request is checked,
+// and hashing the same token (or computing the same HMAC) for each one is CPU for nothing.
+let expectedDigest: { token: string; digest: Buffer } | undefined;
+let cookieValue: { token: string; value: string } | undefined;
+
 // Compares in constant time whatever the lengths: both sides are hashed to 32 bytes first.
 export function tokensEqual(given: string, expected: string): boolean {
-  return timingSafeEqual(digest(given), digest(expected));
+  if (expectedDigest?.token !== expected)
+    expectedDigest = { token: expected, digest: digest(expected) };
+  return timingSafeEqual(digest(given), expectedDigest.digest);
 }
 
 // The cookie value proves knowledge of the token without being the token itself.
 export function getCookieValue(token: string): string {
-  return createHmac('sha256', token).update('rsession-proxy cookie').digest('base64url');
+  if (cookieValue?.token !== token) {
+    const value = createHmac('sha256', token).update('rsession-proxy cookie').digest('base64url');
+    cookieValue = { token, value };
+  }
+  return cookieValue.value;
 }
 
 // The credential a request carries: `Authorization: token <t>` (or Bearer), or the cookie.

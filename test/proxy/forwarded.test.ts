@@ -4,7 +4,7 @@ import {
   buildBackendHeaders,
   formatOrigin,
   getClientOrigin,
-  stripResponseHopByHop,
+  filterResponseHeaders,
   type RequestFacts,
 } from '../../lib/proxy/forwarded.js';
 
@@ -198,19 +198,25 @@ describe('buildBackendHeaders', () => {
   });
 });
 
-test('stripResponseHopByHop drops connection-scoped response headers only', () => {
-  const headers = {
-    connection: 'close, x-hop',
-    'keep-alive': 'timeout=5',
-    'x-hop': '1',
-    'transfer-encoding': 'chunked',
-    'set-cookie': ['a=1', 'b=2'],
-    'x-rs-csrf-token': 't',
-  };
-  stripResponseHopByHop(headers);
-  assert.deepEqual(headers, {
-    'transfer-encoding': 'chunked',
-    'set-cookie': ['a=1', 'b=2'],
-    'x-rs-csrf-token': 't',
-  });
+test('filterResponseHeaders drops connection-scoped response headers only', () => {
+  const raw = [
+    'Connection',
+    'close, X-Hop',
+    'Keep-Alive',
+    'timeout=5',
+    'X-Hop',
+    '1',
+    'Transfer-Encoding',
+    'chunked',
+    'Set-Cookie',
+    'a=1',
+    'Set-Cookie',
+    'b=2',
+    'X-RS-CSRF-Token',
+    't',
+  ];
+  const kept = ['Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'X-RS-CSRF-Token', 't'];
+  assert.deepEqual(filterResponseHeaders(raw, false), ['Transfer-Encoding', 'chunked', ...kept]);
+  // To an HTTP/1.0 client the body goes unchunked.
+  assert.deepEqual(filterResponseHeaders(raw, true), kept);
 });
