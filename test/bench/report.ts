@@ -28,7 +28,7 @@ function renderMachine(results: Results): string {
       ['wrk', machine.wrk ?? 'not installed'],
       [
         'load average (1 min): at the start, at the end of the run',
-        `${machine.loadAtStart}, ${machine.loadAtEnd ?? 'n/a'} (2 cores: above 2, work was waiting)`,
+        `${machine.loadAtStart}, ${machine.loadAtEnd ?? 'n/a'} (the bench's own work included; 2 cores)`,
       ],
     ],
   );
