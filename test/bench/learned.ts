@@ -213,6 +213,9 @@ ranges):
   socket timeout set and reset per request, and rserver's response headers are filtered
   without lower-casing every name: 10-30 µs less CPU per request at 32 connections, most of it
   in the garbage collector. The forwarded headers are built without intermediate arrays.
+- **serve drops the token by setting \`Authorization\` to undefined instead of deleting it:**
+  the delete turned every request's headers object into a slow dictionary for V8, which made
+  serve cost 1.5× the adapter's CPU per request; now they cost the same.
 - **Token auth** hashes the expected token once, and parses a request target only when its
   query may hold a token (about 5% of serve's CPU per request before).
 `;
