@@ -82,7 +82,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
       if (decision.kind === 'redirect')
         return sendRedirect(res, decision.location, decision.cookie);
       if (decision.kind === 'deny') return denyRequest(req, res, decision.status);
-      if (req.headers.authorization) delete req.headers.authorization;
+      dropCredential(req);
     }
     if (path === `${controlPath}status`) return sendJson(res, getStatus());
     if (path === '/' && prefix !== '/') return sendRedirect(res, prefix);
@@ -99,7 +99,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
           decision.kind === 'deny' ? decision.status : 401,
           'Unauthorized',
         );
-      if (req.headers.authorization) delete req.headers.authorization;
+      dropCredential(req);
     }
     adapter.upgrade(req, socket, head);
   });
@@ -222,6 +222,14 @@ function getPath(req: IncomingMessage): string | undefined {
   const target = req.url ?? '';
   if (!target.startsWith('/') || target.startsWith('//')) return undefined;
   return target.split('?')[0];
+}
+
+// The token is serve's, not rserver's: it is not passed on. Set to undefined rather than deleted
+// (which the adapter skips just the same): deleting a property of the headers object turns it
+// into a slow dictionary for V8, and took serve's CPU per request from the adapter's to 1.5x it
+// (npm run bench, --cpu-prof).
+function dropCredential(req: IncomingMessage): void {
+  if (req.headers.authorization !== undefined) req.headers.authorization = undefined;
 }
 
 function denyRequest(req: IncomingMessage, res: ServerResponse, status: 401 | 403): void {

@@ -13,8 +13,13 @@ export interface Machine {
   node: string;
   nginx: string | undefined;
   wrk: string | undefined;
-  /** The 1-minute load average when the run began: others' work shows here. */
+  /** The 1-minute load averages when the run began and ended: others' work shows here. */
   loadAtStart: number;
+  loadAtEnd?: number | undefined;
+}
+
+export function readLoadAverage(): number {
+  return Math.round((loadavg()[0] ?? 0) * 100) / 100;
 }
 
 function readOsName(): string {
@@ -43,6 +48,6 @@ export async function describeMachine(tools: Tools): Promise<Machine> {
     node: process.version,
     nginx: await getToolVersion(tools.nginx, /nginx version: nginx\/(\S+)/),
     wrk: await getToolVersion(tools.wrk, /^wrk (\S+)/m),
-    loadAtStart: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+    loadAtStart: readLoadAverage(),
   };
 }

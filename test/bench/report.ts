@@ -26,7 +26,10 @@ function renderMachine(results: Results): string {
       ['Node.js', machine.node],
       ['nginx', machine.nginx ?? 'not installed'],
       ['wrk', machine.wrk ?? 'not installed'],
-      ['load average when the run began', String(machine.loadAtStart)],
+      [
+        'load average (1 min): at the start, at the end of the run',
+        `${machine.loadAtStart}, ${machine.loadAtEnd ?? 'n/a'} (the bench's own work included; 2 cores)`,
+      ],
     ],
   );
 }

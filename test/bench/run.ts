@@ -8,7 +8,7 @@ import { format, resolveConfig } from 'prettier';
 import { renderChart } from './chart.js';
 import { canRun, type ContenderName } from './contenders.js';
 import { checkFloors } from './floors.js';
-import { describeMachine } from './machine.js';
+import { describeMachine, readLoadAverage } from './machine.js';
 import { renderNginxConfig } from './nginx.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
 import { stopAllOnExit } from './processes.js';
@@ -59,7 +59,7 @@ async function measure(options: BenchOptions): Promise<Results> {
       generatedAt: new Date().toISOString(),
       mode: options.mode,
       settings,
-      machine,
+      machine: { ...machine, loadAtEnd: readLoadAverage() },
       contenders,
       skipped,
       nginxConfig: contenders.includes('nginx')
