@@ -12,4 +12,10 @@ export interface Backend extends EventEmitter {
   readonly state: BackendState;
   /** Why the last start failed or the last run ended; shown in 502/503 answers. */
   readonly lastError: Error | undefined;
+  /**
+   * Optional: checks at once that the running rserver can still be reached (its socket is
+   * there) and, when not, begins a restart with `lastError` saying why. The adapter calls it
+   * when a connection to the socket fails.
+   */
+  check?(): Promise<void>;
 }

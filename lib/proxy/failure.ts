@@ -1,11 +1,14 @@
+import type { Backend } from '../backend.js';
 import { RSessionProxyError, isRSessionProxyError } from '../errors.js';
-import { formatSeconds } from './readiness.js';
+import { formatSeconds, isRestarting } from './readiness.js';
 
 export interface FailureFacts {
   /** The proxy timeout in ms, when it is what ended the request. */
   timedOut?: number | undefined;
   /** rserver is between runs: the answer is 503, not 502. */
   restarting: boolean;
+  /** Why rserver is between runs, when the backend knows. */
+  reason?: string | undefined;
   /** The response had started: the client sees a cut connection, the log sees why. */
   midResponse: boolean;
   socketPath?: string | undefined;
@@ -33,11 +36,42 @@ export function describeBackendFailure(error: Error, facts: FailureFacts): RSess
   if (facts.restarting) {
     return new RSessionProxyError(
       'EUNAVAILABLE',
-      `RStudio is restarting (${error.message}).`,
+      facts.reason === undefined
+        ? `RStudio is restarting (${error.message}).`
+        : `RStudio is restarting: ${facts.reason}`,
       fields,
     );
   }
   return new RSessionProxyError('EBACKEND', `RStudio is not reachable: ${error.message}.`, fields);
+}
+
+export interface Verdict {
+  failure: RSessionProxyError;
+  /** 504 when the proxy timeout ended it, 503 while rserver restarts, else 502. */
+  status: number;
+  restarting: boolean;
+}
+
+// What a failed exchange with rserver comes to. A connection that could not be made may mean
+// its socket is gone (a temporary-file cleaner): the backend is asked to check at once rather
+// than at its next watch, so that the client is told why and to retry (503), not a bare 502.
+export async function judgeBackendFailure(
+  backend: Backend,
+  error: Error,
+  facts: Omit<FailureFacts, 'restarting' | 'reason'>,
+): Promise<Verdict> {
+  const { code } = error as NodeJS.ErrnoException;
+  if (!facts.midResponse && (code === 'ENOENT' || code === 'ECONNREFUSED')) {
+    await backend.check?.().catch(() => undefined);
+  }
+  const restarting = isRestarting(backend);
+  const failure = describeBackendFailure(error, {
+    ...facts,
+    restarting,
+    reason: restarting ? backend.lastError?.message : undefined,
+  });
+  const status = facts.timedOut !== undefined ? 504 : restarting ? 503 : 502;
+  return { failure, status, restarting };
 }
 
 export function asProxyError(error: unknown): RSessionProxyError {

@@ -11,10 +11,10 @@ import {
   prepareForward,
   type Exchange,
 } from './exchange.js';
-import { asProxyError, describeBackendFailure } from './failure.js';
+import { asProxyError, judgeBackendFailure } from './failure.js';
 import { forwardUpgrade } from './forward-upgrade.js';
 import { routeRequest } from './prefix.js';
-import { getBackendSocket, isRestarting } from './readiness.js';
+import { getBackendSocket } from './readiness.js';
 import { chooseFormat, renderError, sendRenderedRaw, type Refusal } from './responses.js';
 import { getUpgradeProblem } from './websocket.js';
 
@@ -106,19 +106,19 @@ function onUpgradeError(
     socket.destroy();
     return;
   }
-  const restarting = isRestarting(core.options.backend);
   const started = exchange.upgraded || exchange.responded;
-  const failure = describeBackendFailure(error, {
+  void judgeBackendFailure(core.options.backend, error, {
     timedOut: exchange.timedOut ? core.options.proxyTimeout : undefined,
-    restarting,
     midResponse: started,
     socketPath: exchange.socketPath,
+  }).then(({ failure, status }) => {
+    const gone = isGone(exchange);
+    if (!gone) core.report(failure, exchange.req);
+    if (started || gone) {
+      socket.destroy();
+      exchange.proxySocket?.destroy();
+      return;
+    }
+    refuse(status, failure);
   });
-  core.report(failure, exchange.req);
-  if (started) {
-    socket.destroy();
-    exchange.proxySocket?.destroy();
-    return;
-  }
-  refuse(exchange.timedOut ? 504 : restarting ? 503 : 502, failure);
 }

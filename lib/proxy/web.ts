@@ -12,8 +12,8 @@ import {
 } from './exchange.js';
 import { forwardRequest } from './forward-request.js';
 import { routeRequest } from './prefix.js';
-import { asProxyError, describeBackendFailure } from './failure.js';
-import { getBackendSocket, isRestarting } from './readiness.js';
+import { asProxyError, judgeBackendFailure } from './failure.js';
+import { getBackendSocket } from './readiness.js';
 import {
   chooseFormat,
   isPageLoad,
@@ -130,22 +130,22 @@ function onProxyError(
 ): void {
   const { req } = exchange;
   if (isGone(exchange)) return;
-  const restarting = isRestarting(core.options.backend);
-  const failure = describeBackendFailure(error, {
+  void judgeBackendFailure(core.options.backend, error, {
     timedOut: exchange.timedOut ? core.options.proxyTimeout : undefined,
-    restarting,
     midResponse: res.headersSent,
     socketPath: exchange.socketPath,
+  }).then(({ failure, status, restarting }) => {
+    if (isGone(exchange)) return;
+    core.report(failure, req);
+    // Too late for a status: end the connection so the client sees a cut, not a hang.
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (restarting && isPageLoad(req.method, req.headers.accept)) {
+      answer(renderStartingPage(STARTING_PAGE_REFRESH));
+      return;
+    }
+    refuse(status, failure);
   });
-  core.report(failure, req);
-  // Too late for a status: end the connection so the client sees a cut, not a hang.
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  if (restarting && isPageLoad(req.method, req.headers.accept)) {
-    answer(renderStartingPage(STARTING_PAGE_REFRESH));
-    return;
-  }
-  refuse(exchange.timedOut ? 504 : restarting ? 503 : 502, failure);
 }

@@ -63,6 +63,7 @@ export class Supervisor extends EventEmitter implements Backend {
   #starts = 0;
   #lastError: Error | undefined;
   #watch: NodeJS.Timeout | undefined;
+  #checking: Promise<void> | undefined;
 
   constructor(options: SupervisorOptions = {}) {
     super();
@@ -197,6 +198,8 @@ export class Supervisor extends EventEmitter implements Backend {
     const instance = this.#instance;
     this.#instance = undefined;
     this.#lastError = error;
+    // At once, so that the requests failing meanwhile are told rserver is restarting, and why.
+    if (this.#state === 'running') this.#setState('stopping');
     void this.stop().then(async () => {
       await instance?.close().catch(() => undefined);
       this.emit('crash', error);
@@ -205,13 +208,20 @@ export class Supervisor extends EventEmitter implements Backend {
 
   #startWatch(): void {
     this.#stopWatch();
-    this.#watch = setInterval(() => void this.#check(), this.#watchInterval);
+    this.#watch = setInterval(() => void this.check(), this.#watchInterval);
     this.#watch.unref();
   }
 
   #stopWatch(): void {
     clearInterval(this.#watch);
     this.#watch = undefined;
+  }
+
+  // Checks at once what the watch checks every few seconds; the proxy calls it when a connection
+  // to the socket fails. Concurrent callers share one check.
+  check(): Promise<void> {
+    this.#checking ??= this.#check().finally(() => (this.#checking = undefined));
+    return this.#checking;
   }
 
   async #check(): Promise<void> {

@@ -1,12 +1,14 @@
 // Fault: a temporary-file cleaner deletes rserver's socket, or the whole private instance
-// directory, while serve runs. serve must notice by itself (it checks every 2 s), say why, stop
-// that rserver, answer meanwhile with an error that says what is wrong rather than hang, and
-// serve the next request from a new rserver in a rebuilt private directory.
+// directory, while serve runs. serve must notice by itself (it checks every 2 s, and at once when
+// a connection to the socket fails), say why, stop that rserver, answer meanwhile with an error
+// that says what is wrong rather than hang, and serve the next request from a new rserver in a
+// rebuilt private directory.
 //
 // Connections the proxy already holds to rserver survive the deletion (the socket is gone from
 // the directory, not closed), so a busy proxy carries on through them until the restart. A
-// fresh connection cannot reach rserver: with the proxy's pool idle, the requests before the
-// restart get a 502 naming the missing socket.
+// fresh connection cannot reach rserver: with the proxy's pool idle, the first request after the
+// deletion fails to connect, which makes the supervisor check at once: that request gets a 503
+// saying the socket disappeared, never a bare 502.
 import assert from 'node:assert/strict';
 import { lstatSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -60,6 +62,7 @@ describe('a temporary-file cleaner strikes while serve runs', () => {
       // Requests in the meantime get an answer — through, or an error naming the cause — and
       // the status endpoint (which never starts rserver) shows the supervisor's verdict.
       const answers = new Map<string, number>();
+      let firstFailure = '';
       await waitUntil(
         async () => {
           const answer = await fetchServed(cli, '/rstudio/files/x.bin?size=10', {
@@ -67,6 +70,7 @@ describe('a temporary-file cleaner strikes while serve runs', () => {
           });
           const code = /"code":"(\w+)"/.exec(answer.body)?.[1] ?? '';
           const key = `${answer.status}${code && ` ${code}`}`;
+          if (answer.status !== 200) firstFailure ||= answer.body;
           answers.set(key, (answers.get(key) ?? 0) + 1);
           if (answer.status !== 200) {
             assert.ok([502, 503].includes(answer.status), `${answer.status} ${answer.body}`);
@@ -87,7 +91,11 @@ describe('a temporary-file cleaner strikes while serve runs', () => {
         cli.stderr(),
         new RegExp(`(${reason.source}) .* disappeared while rserver was running`),
       );
-      if (pool === 'idle') assert.ok(answers.has('502 EBACKEND'), JSON.stringify([...answers]));
+      if (pool === 'idle') {
+        assert.ok(answers.has('503 EUNAVAILABLE'), JSON.stringify([...answers]));
+        assert.ok(!answers.has('502 EBACKEND'), JSON.stringify([...answers]));
+        assert.match(firstFailure, /RStudio is restarting: The socket .* disappeared/);
+      }
       const stats = lstatSync(instanceDir);
       assert.equal(stats.mode & 0o777, 0o700, 'the instance directory is private again');
       assert.ok(lstatSync(join(instanceDir, 'rserver.sock')).isSocket());

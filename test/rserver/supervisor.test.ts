@@ -112,6 +112,32 @@ describe('Supervisor with the rserver double', () => {
     }
   });
 
+  test('check() finds a deleted socket at once, without waiting for the watch', async () => {
+    const supervisor = createSupervisor({
+      ...options,
+      instance: 'checked',
+      watchInterval: 600_000,
+    });
+    try {
+      await supervisor.ensureRunning();
+      const first = supervisor.rserver?.pid;
+      await supervisor.check();
+      assert.equal(supervisor.state, 'running', 'nothing is wrong yet');
+      rmSync(supervisor.layout.socketPath);
+      const crashed = once(supervisor, 'crash');
+      await Promise.all([supervisor.check(), supervisor.check()]);
+      assert.equal(supervisor.state, 'stopping', 'the restart begins as the check returns');
+      assert.match(supervisor.lastError?.message ?? '', /socket .* disappeared/);
+      await crashed;
+      assert.ok(first !== undefined && !isAlive(first));
+      await supervisor.ensureRunning();
+      assert.notEqual(supervisor.rserver?.pid, first);
+      assert.equal(supervisor.status.restarts, 1);
+    } finally {
+      await supervisor.close();
+    }
+  });
+
   test('the whole runtime directory deleted while running: detected, rebuilt, restarted', async () => {
     const supervisor = createSupervisor({ ...options, instance: 'wiped', watchInterval: 100 });
     try {
