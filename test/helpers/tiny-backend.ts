@@ -9,6 +9,7 @@ import {
 } from 'node:http';
 import { join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { streamBytes } from '../fixtures/stream-bytes.js';
 
 export interface SeenRequest {
   method: string;
@@ -138,20 +139,7 @@ function stream(res: ServerResponse, size: number): void {
     'content-type': 'application/octet-stream',
     'content-length': String(size),
   });
-  let left = size;
-  const pump = () => {
-    while (left > 0) {
-      const part = left >= chunk.length ? chunk : chunk.subarray(0, left);
-      left -= part.length;
-      if (!res.write(part)) {
-        res.once('drain', pump);
-        return;
-      }
-    }
-    res.end();
-  };
-  res.once('close', () => res.off('drain', pump));
-  pump();
+  streamBytes(res, size, chunk);
 }
 
 function upload(req: IncomingMessage, res: ServerResponse): void {

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { streamBytes } from '../../fixtures/stream-bytes.js';
 
 /** The body of `GET /`: a small answer, like most of RStudio's RPC replies. */
 export const TINY_BODY = '{"result":"ok","padding":"0123456789abcdef0123456789abcdef"}\n';
@@ -51,18 +52,5 @@ function download(res: ServerResponse, size: number): void {
     'content-type': 'application/octet-stream',
     'content-length': String(size),
   });
-  let left = size;
-  const pump = () => {
-    while (left > 0) {
-      const part = left >= CHUNK.length ? CHUNK : CHUNK.subarray(0, left);
-      left -= part.length;
-      if (!res.write(part)) {
-        res.once('drain', pump);
-        return;
-      }
-    }
-    res.end();
-  };
-  res.once('close', () => res.off('drain', pump));
-  pump();
+  streamBytes(res, size, CHUNK);
 }
