@@ -1,4 +1,4 @@
-import { request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { RSessionProxyError } from '../errors.js';
 import type { AdapterCore } from './core.js';
 import { getLocationContext, isGone, type Exchange } from './exchange.js';
@@ -15,6 +15,30 @@ export function getBackendTarget(backendPath: string): string {
   return VALID_TARGET.test(backendPath)
     ? backendPath
     : backendPath.replace(/[^\x21-\xff]/gu, (char) => encodeURIComponent(char));
+}
+
+// Opens the request to rserver's socket (through the pool) and watches it for silence until it
+// closes: once the answer is complete, or when it failed or was destroyed.
+export function requestBackend(
+  core: AdapterCore,
+  exchange: Exchange,
+  socketPath: string,
+  method: string,
+  headers: Record<string, string | string[]>,
+  onError: (error: Error) => void,
+): ClientRequest {
+  const proxyReq = request({
+    socketPath,
+    method,
+    path: getBackendTarget(exchange.backendPath),
+    headers,
+    agent: core.agent,
+  });
+  exchange.proxyReq = proxyReq;
+  proxyReq.once('error', onError);
+  core.silence.watch(exchange);
+  proxyReq.once('close', () => core.silence.unwatch(exchange));
+  return proxyReq;
 }
 
 // Sends one request to rserver's socket — always that socket, whatever the request line or Host
@@ -37,18 +61,14 @@ export function forwardRequest(
   if ((req.method === 'DELETE' || req.method === 'OPTIONS') && !hasBody) {
     headers['content-length'] = '0';
   }
-  const proxyReq = request({
+  const proxyReq = requestBackend(
+    core,
+    exchange,
     socketPath,
-    method: req.method,
-    path: getBackendTarget(exchange.backendPath),
+    req.method ?? 'GET',
     headers,
-    agent: core.agent,
-  });
-  exchange.proxyReq = proxyReq;
-  proxyReq.once('error', onError);
-  core.silence.watch(exchange);
-  // Emitted once the answer is complete, or the request failed or was destroyed.
-  proxyReq.once('close', () => core.silence.unwatch(exchange));
+    onError,
+  );
   proxyReq.once('response', (proxyRes: IncomingMessage) => {
     relayResponse(core, exchange, res, proxyRes);
   });

@@ -1,9 +1,9 @@
-import { request, STATUS_CODES, type IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AdapterCore } from './core.js';
 import { isGone, type Exchange } from './exchange.js';
-import { getBackendTarget, getResponseHeaders } from './forward-request.js';
+import { getResponseHeaders, requestBackend } from './forward-request.js';
 import { linkSockets } from './websocket.js';
 
 // Sends a WebSocket handshake to rserver's socket. On 101 the client gets rserver's answer as it
@@ -19,19 +19,9 @@ export function forwardUpgrade(
   headers: Record<string, string | string[]>,
   onError: (error: Error) => void,
 ): void {
-  const proxyReq = request({
-    socketPath,
-    method: 'GET',
-    path: getBackendTarget(exchange.backendPath),
-    headers,
-    agent: core.agent,
-  });
-  exchange.proxyReq = proxyReq;
-  proxyReq.once('error', onError);
   // The silence timeout is for the handshake: a WebSocket may stay quiet for hours. The request
   // closes on the 101, on any other answer's end, or on failure.
-  core.silence.watch(exchange);
-  proxyReq.once('close', () => core.silence.unwatch(exchange));
+  const proxyReq = requestBackend(core, exchange, socketPath, 'GET', headers, onError);
   proxyReq.once('response', (proxyRes: IncomingMessage) => {
     exchange.responded = true;
     relayRefusal(exchange, client, proxyRes);
