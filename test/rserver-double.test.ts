@@ -16,12 +16,12 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { request } from 'node:http';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { WebSocket } from 'ws';
+import { canConnect } from './helpers/double-process.js';
 import { cookieHeader, cookieJar, httpRequest, type HttpReply } from './helpers/http-client.js';
 import { isAlive, pidsWithEnv, processStat, waitUntil } from './helpers/proc.js';
 import { FAKE_R, RSERVER_DOUBLE, writeRserverVariant } from './helpers/rserver-double.js';
@@ -139,17 +139,6 @@ async function runToExit(
   } finally {
     clearTimeout(timer);
   }
-}
-
-function canConnect(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(socketPath);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 // Starts the double and waits until its socket accepts connections.

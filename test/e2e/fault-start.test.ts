@@ -11,7 +11,7 @@ import { describe, test } from 'node:test';
 import { makeCliEnv, serveDoubleArgs, startCli } from '../helpers/cli.js';
 import { findSocketsAndLocks, markedPids } from '../helpers/leftovers.js';
 import { waitUntil } from '../helpers/processes.js';
-import { writeRserverVariant } from '../helpers/rserver-double.js';
+import { DOUBLE_FAILURES, writeRserverVariant } from '../helpers/rserver-double.js';
 import { fetchServed, getServeStatus, signIn } from '../helpers/served.js';
 
 interface ErrorBody {
@@ -30,19 +30,6 @@ function assertNothingLeft(runtimeDir: string): void {
   assert.equal(existsSync(join(runtimeDir, 'default', 'rserver.sock')), false);
 }
 
-// [RSERVER_DOUBLE_FAIL, rserver's line, the hint]
-const FAILURES: [string, RegExp, RegExp][] = [
-  [
-    'session-rpc-key',
-    /Permission denied\) \[path: \/var\/lib\/rstudio-server\/session-rpc-key\]/,
-    /2026\.05/,
-  ],
-  ['r-not-found', /Unable to determine real path of R script/, /install R/],
-  ['server-user', /Attempt to run server as user/, /can only run as you/],
-  ['data-dir', /system error 13 \(Permission denied\)/, /cannot write/],
-  ['file-name-too-long', /File name too long \[system:36\]/, /107 bytes/],
-];
-
 // rserver's own checks of arguments passed through serve (after `--`): [argument, line, hint]
 const BAD_ARGUMENTS: [string, RegExp, RegExp][] = [
   ['--no-such-option=1', /unrecognised option '--no-such-option'/, /does not know/],
@@ -55,7 +42,7 @@ describe('rserver failing at start, through serve', () => {
     // One serve; the rserver it runs is rewritten between requests, each start reading it anew.
     const rserver = await writeRserverVariant(root, {});
     const cli = await startCli(serveDoubleArgs({ rserver }), env);
-    for (const [fail, line, hint] of FAILURES) {
+    for (const [fail, line, hint] of DOUBLE_FAILURES) {
       await writeRserverVariant(root, { RSERVER_DOUBLE_FAIL: fail });
       const { error } = await getStartError(cli);
       assert.equal(error.code, 'EUNAVAILABLE');

@@ -19,7 +19,8 @@ export interface RunningDouble {
   stop(): Promise<void>;
 }
 
-function canConnect(socketPath: string): Promise<boolean> {
+// Whether something accepts connections on the socket now.
+export function canConnect(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(socketPath);
     socket.once('connect', () => {

@@ -1,5 +1,6 @@
-import { request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import { httpRequest } from './http-client.js';
 
 export interface Answer {
   status: number;
@@ -16,38 +17,20 @@ export interface FetchOptions {
   timeout?: number;
 }
 
-// One HTTP request on a fresh connection (no pooling, so tests see every connection they
-// cause), failing after `timeout` ms: no test waits forever on a hung proxy.
-export function fetchText(url: string, options: FetchOptions = {}): Promise<Answer> {
+// One HTTP request to a URL on a fresh connection (no pooling, so tests see every connection
+// they cause), failing after `timeout` ms: no test waits forever on a hung proxy. The body comes
+// back as text.
+export async function fetchText(url: string, options: FetchOptions = {}): Promise<Answer> {
   const target = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: target.hostname,
-        port: target.port,
-        path: options.path ?? `${target.pathname}${target.search}`,
-        method: options.method ?? 'GET',
-        headers: options.headers,
-        agent: false,
-        signal: AbortSignal.timeout(options.timeout ?? 10_000),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    const body = options.body;
-    if (body === undefined) req.end();
-    else if (typeof body === 'string' || Buffer.isBuffer(body)) req.end(body);
-    else body.pipe(req);
-  });
+  const reply = await httpRequest(
+    { host: target.hostname, port: Number(target.port || 80) },
+    {
+      method: options.method,
+      path: options.path ?? `${target.pathname}${target.search}`,
+      headers: options.headers,
+      body: options.body,
+      timeoutMs: options.timeout,
+    },
+  );
+  return { ...reply, body: reply.body.toString('utf8') };
 }

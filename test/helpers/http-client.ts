@@ -1,14 +1,16 @@
 // A tiny HTTP client for tests: one request over a Unix socket or TCP, no connection reuse,
 // the whole answer in memory, and a deadline.
-import { request, type IncomingHttpHeaders } from 'node:http';
+import { request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 
 export type HttpTarget = { socketPath: string } | { host: string; port: number };
 
 export interface HttpRequest {
   method?: string;
   path?: string;
-  headers?: Record<string, string | string[]>;
-  body?: string | Buffer;
+  headers?: OutgoingHttpHeaders;
+  /** Sent whole, or streamed (a Readable). */
+  body?: string | Buffer | Readable;
   timeoutMs?: number;
 }
 
@@ -38,7 +40,8 @@ export function httpRequest(target: HttpTarget, options: HttpRequest = {}): Prom
       },
     );
     req.on('error', reject);
-    req.end(body);
+    if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) req.end(body);
+    else body.pipe(req);
   });
 }
 

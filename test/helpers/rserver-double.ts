@@ -29,3 +29,19 @@ export async function writeRserverVariant(
   await writeFile(path, script.join('\n'), { mode: 0o755 });
   return path;
 }
+
+/**
+ * The start failures of RSERVER.md that the double plays on `RSERVER_DOUBLE_FAIL`:
+ * [its value, rserver's own line, the hint the launcher must give].
+ */
+export const DOUBLE_FAILURES: readonly (readonly [string, RegExp, RegExp])[] = [
+  [
+    'session-rpc-key',
+    /Permission denied\) \[path: \/var\/lib\/rstudio-server\/session-rpc-key\]/,
+    /2026\.05/,
+  ],
+  ['r-not-found', /Unable to determine real path of R script/, /install R/],
+  ['server-user', /Attempt to run server as user/, /can only run as you/],
+  ['data-dir', /system error 13 \(Permission denied\)/, /cannot write/],
+  ['file-name-too-long', /File name too long \[system:36\]/, /107 bytes/],
+];

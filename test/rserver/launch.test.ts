@@ -7,7 +7,7 @@ import { INSTANCE_MARKER, isRSessionProxyError, launchRServer } from '../../lib/
 import { httpRequest } from '../helpers/http-client.js';
 import { makeLaunchEnv } from '../helpers/launch-env.js';
 import { pidsWithEnv, waitUntil } from '../helpers/proc.js';
-import { writeRserverVariant } from '../helpers/rserver-double.js';
+import { DOUBLE_FAILURES, writeRserverVariant } from '../helpers/rserver-double.js';
 
 const { root, options } = makeLaunchEnv();
 let variants = 0;
@@ -111,16 +111,8 @@ describe('launchRServer with the rserver double', () => {
     assert.equal(existsSync(join(target, 'rserver.sock')), false);
   });
 
-  const failures: [string, RegExp, RegExp][] = [
-    [
-      'session-rpc-key',
-      /Permission denied\) \[path: \/var\/lib\/rstudio-server\/session-rpc-key\]/,
-      /2026\.05/,
-    ],
-    ['r-not-found', /Unable to determine real path of R script/, /install R/],
-    ['server-user', /Attempt to run server as user/, /can only run as you/],
-    ['data-dir', /Permission denied/, /cannot write/],
-    ['file-name-too-long', /File name too long \[system:36\]/, /107 bytes/],
+  const failures: (typeof DOUBLE_FAILURES)[number][] = [
+    ...DOUBLE_FAILURES,
     ['unrecognised-option', /unrecognised option '--no-such-option'/, /does not know/],
   ];
   for (const [fail, line, hint] of failures) {
