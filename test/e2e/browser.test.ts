@@ -100,7 +100,8 @@ test('Chromium signs in to RStudio through serve, and its WebSocket echoes', { s
     assert.deepEqual(socket.sent, ['hello']);
 
     const cookies = await context.cookies(`${cli.origin}/rstudio/`);
-    const tokenCookie = cookies.find((c) => c.name === 'rsession-proxy-default');
+    // Named for the listener's port: another serve on another port never overwrites it.
+    const tokenCookie = cookies.find((c) => c.name === `rsession-proxy-default-${cli.url.port}`);
     assert.ok(tokenCookie, `the proxy's cookie: ${JSON.stringify(cookies)}`);
     assert.equal(tokenCookie.httpOnly, true);
     assert.equal(tokenCookie.sameSite, 'Strict');

@@ -17,18 +17,24 @@ describe(
   'requests that used to crash serve, from another user',
   { skip: isRoot ? false : notRootReason },
   () => {
+    let cli: RunningCli | undefined;
+    // Before useUsers: hooks run in the order they are registered, and removing the users kills
+    // their processes.
+    after(async () => {
+      assert.equal((await cli?.stop())?.code, 0, cli?.stderr());
+    });
     const users = useUsers('victim', 'attacker');
-    let cli: RunningCli;
     let port: number;
+    const served = () => {
+      assert.ok(cli, 'serve started');
+      return cli;
+    };
 
     before(async () => {
       cli = await startServeAs(users.victim, serveDoubleArgs(), makeUserEnv(users.victim));
-      port = Number(cli.url.port);
+      port = Number(served().url.port);
       // rserver runs: a serve that died now would leave its rsession behind.
-      assert.equal((await fetchServed(cli, '/rstudio/', { timeout: 30_000 })).status, 302);
-    });
-    after(async () => {
-      assert.equal((await cli.stop()).code, 0, cli.stderr());
+      assert.equal((await fetchServed(served(), '/rstudio/', { timeout: 30_000 })).status, 302);
     });
 
     const cases: [string, (host: string) => string][] = [
@@ -52,8 +58,9 @@ describe(
         );
         assert.deepEqual(statusesOf(answer.text), [400], answer.text);
         assert.ok(answer.closed, 'serve closed the connection');
-        assert.equal(cli.child.exitCode, null, `serve is running: ${cli.stderr()}`);
-        assert.equal((await fetchServed(cli, '/rstudio/')).status, 302, 'the owner still gets in');
+        const victim = served();
+        assert.equal(victim.child.exitCode, null, `serve is running: ${victim.stderr()}`);
+        assert.equal((await fetchServed(victim, '/rstudio/')).status, 302, 'the owner gets in');
       });
     }
   },
