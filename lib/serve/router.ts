@@ -25,6 +25,8 @@ export interface FrontRouterOptions {
 export interface FrontRouter {
   readonly onRequest: (req: IncomingMessage, res: ServerResponse) => void;
   readonly onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** CONNECT: a proxy's method, not RStudio's; answered instead of dropped without a word. */
+  readonly onConnect: (req: IncomingMessage, socket: Duplex) => void;
 }
 
 const HOST_HELP = 'Use http://localhost (or a host given with --allow-host).';
@@ -109,6 +111,10 @@ export function createFrontRouter(options: FrontRouterOptions): FrontRouter {
         report(error);
         socket.destroy();
       }
+    },
+    onConnect: (_req, socket) => {
+      socket.on('error', () => socket.destroy());
+      refuseUpgrade(socket, 405, 'Method Not Allowed');
     },
   };
 }

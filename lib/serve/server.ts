@@ -74,6 +74,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   });
   server.on('request', router.onRequest);
   server.on('upgrade', router.onUpgrade);
+  server.on('connect', router.onConnect);
 
   const ticker = await startStatusTicker({
     supervisor,
