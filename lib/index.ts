@@ -57,7 +57,7 @@ export { type ProxyAdapterOptions } from './proxy/options.js';
 export { rewriteLocation, type LocationContext } from './proxy/location.js';
 export { serve, type ServeHandle, type ServeOptions } from './serve/server.js';
 export { normalizeServeOptions, validateAllowHost } from './serve/options.js';
-export { generateToken, validateToken } from './serve/token.js';
+export { generateToken, getTokenProblem, validateToken } from './serve/token.js';
 export { readTokenFile } from './serve/token-file.js';
 export { parseListenSpec, type ListenSpec } from './serve/listen.js';
 export { createHostGuard, LOOPBACK_HOSTS } from './serve/host-guard.js';
