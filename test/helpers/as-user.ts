@@ -15,10 +15,13 @@ export function fixturePath(name: string): string {
   return fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 }
 
-// A home, data and runtime directory of `user`'s own (mode 0700, owned by it): the environment
-// a user's `serve` runs with.
-export function makeUserEnv(user: TestUser): Record<string, string> {
-  const root = makeTempDir(`rsp-${user.name}-`);
+// A home, data and runtime directory of `user`'s own (mode 0700, owned by it) in `root`: the
+// environment a user's `serve` runs with. Make `root` outside hooks (makeTempDir's removal
+// would be the hook's own after).
+export function makeUserEnv(
+  user: TestUser,
+  root = makeTempDir('rsp-user-'),
+): Record<string, string> {
   const home = join(root, 'home');
   mkdirSync(home, { mode: 0o700 });
   for (const dir of [root, home]) chownSync(dir, user.uid, user.gid);

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { makeUserEnv, sendRawAs, startServeAs } from '../helpers/as-user.js';
 import { serveDoubleArgs, type RunningCli } from '../helpers/cli.js';
 import { statusesOf } from '../helpers/raw-http.js';
+import { makeTempDir } from '../helpers/temp.js';
 import { fetchServed } from '../helpers/served.js';
 import { isRoot, notRootReason, useUsers } from '../helpers/users.js';
 
@@ -24,6 +25,7 @@ describe(
       assert.equal((await cli?.stop())?.code, 0, cli?.stderr());
     });
     const users = useUsers('victim', 'attacker');
+    const root = makeTempDir('rsp-crash-');
     let port: number;
     const served = () => {
       assert.ok(cli, 'serve started');
@@ -31,7 +33,7 @@ describe(
     };
 
     before(async () => {
-      cli = await startServeAs(users.victim, serveDoubleArgs(), makeUserEnv(users.victim));
+      cli = await startServeAs(users.victim, serveDoubleArgs(), makeUserEnv(users.victim, root));
       port = Number(served().url.port);
       // rserver runs: a serve that died now would leave its rsession behind.
       assert.equal((await fetchServed(served(), '/rstudio/', { timeout: 30_000 })).status, 302);
