@@ -67,7 +67,8 @@ Options:
                         Where to listen (RSESSION_PROXY_LISTEN; default a Unix socket in
                         the instance's private directory). A TCP port always needs a token.
   --prefix=/P/          Serve RStudio under this path (RSESSION_PROXY_PREFIX; default /)
-  --token=T             Access token (visible in ps: prefer the next two)
+  --token=T             Access token: 22+ URL-safe characters, not repetitive (make one with
+                        \`openssl rand -base64 32\`); visible in ps: prefer the next two
   --token-file=FILE     Read the token from a file of yours with mode 0600
                         (also RSESSION_PROXY_TOKEN, RSESSION_PROXY_TOKEN_FILE)
   --no-token            No token (only with --listen=unix:PATH). Default: a new random token
@@ -81,6 +82,8 @@ Options:
 ${LAUNCH_OPTIONS}
 
 Endpoints: <prefix>_rsession-proxy/health (no auth: "ok"), <prefix>_rsession-proxy/status.
+Requests from pages of other origins (POST, PUT, PATCH, DELETE, WebSockets) get 403; the
+token and serve's cookie never reach rserver; the cookie stops working when serve stops.
 
 Examples:
   rsession-proxy serve
