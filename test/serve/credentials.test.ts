@@ -126,6 +126,18 @@ describe('the cookie dies with the serve that issued it', () => {
         cookie = (signIn.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '';
         assert.match(cookie, /^rsession-proxy-default-[0-9a-f]{12}=/);
         assert.equal((await get(cookie)).status, 200, 'this run’s cookie');
+        // The ssh tunnel's end: the browser's own POSTs say Origin http://localhost:8787.
+        const post = (origin: string) =>
+          httpRequest(
+            { socketPath: socketPath() },
+            {
+              method: 'POST',
+              path: '/rstudio/_rsession-proxy/status',
+              headers: { host: 'localhost:8787', cookie, origin },
+            },
+          );
+        assert.equal((await post('http://localhost:8787')).status, 200);
+        assert.equal((await post('http://localhost:8788')).status, 403);
       } finally {
         assert.equal((await cli.stop()).code, 0);
       }
