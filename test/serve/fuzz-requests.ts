@@ -259,7 +259,9 @@ export function fuzzRequest(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
               : '';
         const line = [m, t, v].filter((part) => part !== '').join(' ');
         const bytes = `${line}${eol}${[...h, ...frame].map((x) => `${x}${eol}`).join('')}${eol}${payload}`;
-        return { bytes, upgrade, head: m === 'HEAD' };
+        // Node's parser holds a PRI request until the rest of HTTP/2's preface has come.
+        const preface = m === 'PRI' ? 'SM\r\n\r\n' : '';
+        return { bytes: `${bytes}${preface}`, upgrade, head: m === 'HEAD' };
       }),
   );
 }
