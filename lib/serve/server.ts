@@ -1,12 +1,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { RSessionProxyError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createProxyAdapter, type ProxyAdapter } from '../proxy/adapter.js';
 import { normalizePrefix } from '../proxy/prefix.js';
 import { Supervisor, type SupervisorOptions } from '../rserver/supervisor.js';
-import { removeStatusFile, writeStatusFile } from '../status-file.js';
+import { writeStatusRecord } from '../instance/status.js';
 import { authenticate, sendRedirect, type TokenAuth } from './auth.js';
 import { createHostGuard } from './host-guard.js';
 import { formatListenSpec, listen, type ListenSpec } from './listen.js';
@@ -48,7 +47,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   const prefix = normalizePrefix(options.prefix ?? '/').replace(/\/?$/, '/');
   const supervisor = new Supervisor({ ...options, rootPath: prefix });
   const layout = await supervisor.open();
-  const requested = options.listen ?? { path: join(layout.dir, 'proxy.sock') };
+  const requested = options.listen ?? { path: layout.listenerSocketPath };
   const token = resolveToken(options.token, requested);
   const auth: TokenAuth | undefined = token
     ? { token, cookieName: `rsession-proxy-${layout.name}`, cookiePath: prefix }
@@ -129,11 +128,10 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   let closing: Promise<void> | undefined;
   const writeStatus = async () => {
     if (closing) return;
-    await writeStatusFile(layout.dir, {
+    await writeStatusRecord(layout.statusFile, {
       kind: 'serve',
       instance: layout.name,
       pid: process.pid,
-      lockTarget: layout.lockTarget,
       socket: layout.socketPath,
       listener: formatListenSpec(listener),
       prefix,
@@ -181,7 +179,6 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
       server.closeAllConnections();
       await stopped;
       await supervisor.close();
-      await removeStatusFile(layout.dir);
     })());
 
   const host = 'path' in listener ? 'localhost:8787' : formatHostForUrl(listener);
