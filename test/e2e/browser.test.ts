@@ -12,6 +12,7 @@ import { chromium, type WebSocket as PageWebSocket } from 'playwright-core';
 import { makeCliEnv, serveDoubleArgs, startCli } from '../helpers/cli.js';
 import { findSocketsAndLocks, markedPids } from '../helpers/leftovers.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { skipIfRanOnce } from '../helpers/once.js';
 
 const CHROMIUM = process.env.RSESSION_PROXY_CHROMIUM || '/usr/bin/chromium';
 const CHROMIUM_FLAGS = [
@@ -29,9 +30,10 @@ const SCREENSHOT = fileURLToPath(new URL('../../../docs/screenshot.png', import.
 // machine without it the test is skipped and says how to get it.
 const missing = !existsSync(CHROMIUM);
 const skip =
-  missing && !process.env.CI
+  skipIfRanOnce ||
+  (missing && !process.env.CI
     ? `needs Chromium at ${CHROMIUM}: apt-get install chromium, or set RSESSION_PROXY_CHROMIUM`
-    : false;
+    : false);
 
 test('Chromium signs in to RStudio through serve, and its WebSocket echoes', { skip }, async () => {
   assert.ok(
