@@ -94,7 +94,7 @@ function runCommand(
     execFile(
       command,
       args,
-      { env, timeout: COMMAND_TIMEOUT, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
+      { env, timeout: COMMAND_TIMEOUT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
         resolve({
