@@ -16,10 +16,11 @@ import {
   openSync,
 } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
+import { canConnect } from './double-process.js';
 import { isAlive, pidsWithEnv, waitUntil } from './proc.js';
 import { asUser, isRoot, notRootReason, type TestUser } from './users.js';
 
@@ -211,18 +212,6 @@ function startDaemon(name: string, argv: string[], log: string, env: NodeJS.Proc
 
 function isRunning(daemon: Daemon): boolean {
   return daemon.child.exitCode === null && daemon.child.signalCode === null;
-}
-
-// Whether something accepts connections on the Unix socket `path`.
-function canConnect(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(path);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 // Polls `check` until true; fails early, with the daemons' logs, when one of them exits.

@@ -5,6 +5,7 @@
 // large download and a WebSocket, and sees the step end; another real user gets nothing.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { describe, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -16,12 +17,11 @@ import {
   type StepConnectionOptions,
 } from '../../lib/slurm/step-connection.js';
 import { CLI } from '../helpers/cli.js';
+import { canConnect } from '../helpers/double-process.js';
 import { waitForLine, waitForExit } from '../helpers/processes.js';
 import { waitUntil } from '../helpers/proc.js';
 import { slurmSkipReason, useSlurmCluster, type SlurmCluster } from '../helpers/slurm-cluster.js';
-import { asUser, useUsers, type TestUser } from '../helpers/users.js';
-import { once } from 'node:events';
-import { connect } from 'node:net';
+import { asUser, execAsUser, useUsers, type TestUser } from '../helpers/users.js';
 
 const BACKEND = fileURLToPath(new URL('../fixtures/step-backend.js', import.meta.url));
 const CLIENT = fileURLToPath(new URL('../fixtures/step-client.js', import.meta.url));
@@ -33,18 +33,6 @@ const RELAY_COMMAND = [process.execPath, CLI];
 interface Exit {
   code: number | null;
   signal: string | null;
-}
-
-// Whether root can connect to the socket: the backend in the job is up.
-function canConnect(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(path);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 // "37.4 MB/s"
@@ -91,7 +79,8 @@ describe('backend connections as Slurm steps', { skip: slurmSkipReason }, () => 
     target = { jobId, socketPath },
     leftoverGrace = 0,
   ): Promise<Record<string, unknown> & { exits: Exit[] }> {
-    const [command, args] = asUser(
+    // setpriv execs in place: the pid the timeout kills is the client's own.
+    const [command, args] = execAsUser(
       user,
       process.execPath,
       [CLIENT, JSON.stringify({ scenario, ...target, command: RELAY_COMMAND })],
@@ -218,7 +207,7 @@ describe('backend connections as Slurm steps', { skip: slurmSkipReason }, () => 
 
   test('the end of the job ends an open connection, and no new step starts in it', async (t) => {
     const target = await startBackendJob('ending');
-    const [command, args] = asUser(
+    const [command, args] = execAsUser(
       users.owner,
       process.execPath,
       [CLIENT, JSON.stringify({ scenario: 'wait-for-end', ...target, command: RELAY_COMMAND })],
