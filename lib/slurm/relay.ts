@@ -5,7 +5,7 @@
 import { connect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { RSessionProxyError } from '../errors.js';
-import { assertSocketPathLength } from '../socket-path.js';
+import { assertSocketPathLength } from '../instance/socket-path.js';
 
 export interface RelayStdio {
   /** What arrives from the login side (the step's stdin). */
