@@ -1,5 +1,6 @@
+import { resolveInstanceLayout, type InstanceLayout } from '../instance/layout.js';
+import { openLayout } from '../instance/open.js';
 import { findRServer } from './find.js';
-import { openInstance, type InstanceLayout } from './instance.js';
 import { normalizeLaunchOptions, type LaunchOptions } from './options.js';
 import { probeRServer } from './probe.js';
 import { startRServer, throwIfAborted, type RServerProcess } from './spawn.js';
@@ -20,12 +21,14 @@ export async function launchRServer(
     findRServer({ rserver: normalized.rserver, env: normalized.env }),
   );
   throwIfAborted(options.signal);
-  const instance = await openInstance(normalized);
+  const layout = resolveInstanceLayout(normalized.instance);
+  const instance = await openLayout(layout, normalized);
   let rserver: RServerProcess;
   try {
+    instance.verify();
     rserver = await startRServer({
       options: normalized,
-      layout: instance.layout,
+      layout,
       probe,
       signal: options.signal,
       afterStop: () => instance.close(),
@@ -34,5 +37,5 @@ export async function launchRServer(
     await instance.close();
     throw error;
   }
-  return Object.assign(rserver, { instance: instance.layout });
+  return Object.assign(rserver, { instance: layout });
 }

@@ -1,23 +1,25 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { RSessionProxyError } from '../errors.js';
 import { getRServerLineLevel } from '../logger.js';
 import { getCurrentUser } from '../users.js';
-import { INSTANCE_MARKER, buildRServerArgs, buildRServerEnv } from './arguments.js';
-import { findOnPath } from './find.js';
-import type { InstanceLayout } from './instance.js';
-import { explainRServerFailure } from './known-errors.js';
-import { LineTail } from './line-tail.js';
-import { stopLeftovers } from './leftovers.js';
-import type { NormalizedLaunchOptions } from './options.js';
+import { INSTANCE_MARKER } from '../instance/marker.js';
+import type { InstanceLayout } from '../instance/layout.js';
+import { stopLeftovers } from '../instance/leftovers.js';
 import {
   findMarkedProcesses,
   getDescendants,
   listProcesses,
   terminateProcesses,
   type ProcessEntry,
-} from './process-tree.js';
+} from '../process-tree.js';
+import { buildRServerArgs, buildRServerEnv } from './arguments.js';
+import { findR } from './find.js';
+import { getSetprivPrefix } from './setpriv.js';
+import { explainRServerFailure } from './known-errors.js';
+import { LineTail } from './line-tail.js';
+import type { NormalizedLaunchOptions } from './options.js';
 import type { RServerProbe } from './probe.js';
 import { waitForHttp } from './readiness.js';
 
@@ -49,30 +51,6 @@ export interface StartRServerInput {
   signal?: AbortSignal | undefined;
   /** Runs after every stop, requested or not: removes sockets, releases what the caller holds. */
   afterStop?: (() => Promise<void>) | undefined;
-}
-
-const setprivSupport = new Map<string, boolean>();
-
-// Whether this setpriv can set a parent-death signal (util-linux 2.33 and later); asked once.
-export function supportsPdeathsig(setpriv: string): boolean {
-  let supported = setprivSupport.get(setpriv);
-  if (supported === undefined) {
-    const help = spawnSync(setpriv, ['--help'], { timeout: 5000, encoding: 'utf8' });
-    supported = `${help.stdout}${help.stderr}`.includes('--pdeathsig');
-    setprivSupport.set(setpriv, supported);
-  }
-  return supported;
-}
-
-// Where util-linux's setpriv can set a parent-death signal, rserver is started through it, so
-// that rserver gets SIGTERM even when the supervisor is SIGKILLed.
-export function getSetprivPrefix(env: NodeJS.ProcessEnv): string[] {
-  const setpriv = findOnPath('setpriv', env) ?? findOnPath('setpriv', { PATH: '/usr/bin:/bin' });
-  return setpriv && supportsPdeathsig(setpriv) ? [setpriv, '--pdeathsig', 'TERM', '--'] : [];
-}
-
-function findR(options: NormalizedLaunchOptions): string | undefined {
-  return options.r ?? (options.env.RSTUDIO_WHICH_R || undefined) ?? findOnPath('R', options.env);
 }
 
 // "exit code 1" / "signal SIGKILL"
@@ -122,10 +100,10 @@ export async function startRServer(input: StartRServerInput): Promise<RServerPro
     },
     probe.options,
   );
-  const env = buildRServerEnv(options.env, { user, marker: layout.lockTarget });
+  const env = buildRServerEnv(options.env, { user, marker: layout.dir });
   const [setpriv, ...setprivArgs] = getSetprivPrefix(options.env);
   const log = options.logger;
-  await stopLeftovers(layout.lockTarget, options);
+  await stopLeftovers(layout.dir, options);
   throwIfAborted(input.signal);
   log?.({
     level: 'info',
@@ -305,7 +283,7 @@ class RunningRServer extends EventEmitter implements RServerProcess {
     const others = new Map<number, ProcessEntry>();
     for (const entry of [
       ...getDescendants(this.pid, processes),
-      ...findMarkedProcesses(INSTANCE_MARKER, layout.lockTarget, processes),
+      ...findMarkedProcesses(INSTANCE_MARKER, layout.dir, processes),
     ]) {
       if (entry.pid !== this.pid) others.set(entry.pid, entry);
     }
@@ -319,7 +297,7 @@ class RunningRServer extends EventEmitter implements RServerProcess {
     const grace = Math.min(options.stopTimeout, 2000);
     await terminateProcesses([...others.values()], grace);
     // A child may have started another while we were stopping.
-    await terminateProcesses(findMarkedProcesses(INSTANCE_MARKER, layout.lockTarget), grace);
+    await terminateProcesses(findMarkedProcesses(INSTANCE_MARKER, layout.dir), grace);
     await this.#input.afterStop?.();
   }
 }

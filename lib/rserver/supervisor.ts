@@ -3,26 +3,16 @@ import { lstat } from 'node:fs/promises';
 import type { Backend, BackendState } from '../backend.js';
 import { RSessionProxyError, isRSessionProxyError } from '../errors.js';
 import { findRServer } from './find.js';
-import {
-  cleanSockets,
-  openInstance,
-  resolveInstanceLayout,
-  type InstanceLayout,
-  type OpenInstance,
-} from './instance.js';
+import { resolveInstanceLayout, type InstanceLayout } from '../instance/layout.js';
+import { cleanSockets, openLayout, type OpenInstance } from '../instance/open.js';
 import {
   normalizeLaunchOptions,
   type LaunchOptions,
   type NormalizedLaunchOptions,
 } from './options.js';
 import { probeRServer } from './probe.js';
-import {
-  getSetprivPrefix,
-  startRServer,
-  throwIfAborted,
-  type RServerExit,
-  type RServerProcess,
-} from './spawn.js';
+import { getSetprivPrefix } from './setpriv.js';
+import { startRServer, throwIfAborted, type RServerExit, type RServerProcess } from './spawn.js';
 
 export interface SupervisorOptions extends LaunchOptions {
   /** How often to check that the socket and the instance directory still exist, in ms; default 2 000. */
@@ -69,7 +59,7 @@ export class Supervisor extends EventEmitter implements Backend {
     super();
     this.#options = normalizeLaunchOptions(options);
     this.#watchInterval = options.watchInterval ?? 2000;
-    this.layout = resolveInstanceLayout(this.#options);
+    this.layout = resolveInstanceLayout(this.#options.instance);
   }
 
   get state(): BackendState {
@@ -107,9 +97,10 @@ export class Supervisor extends EventEmitter implements Backend {
   async open(): Promise<InstanceLayout> {
     if (this.#closed) throw new RSessionProxyError('ECLOSED', 'The supervisor was closed.');
     if (this.#instance) return this.#instance.layout;
-    this.#opening ??= openInstance(this.#options, (error) => this.#lose(error)).finally(
-      () => (this.#opening = undefined),
-    );
+    this.#opening ??= openLayout(this.layout, {
+      ...this.#options,
+      onCompromised: (error) => this.#lose(error),
+    }).finally(() => (this.#opening = undefined));
     this.#instance = await this.#opening;
     this.#probeAhead();
     return this.#instance.layout;
@@ -150,6 +141,8 @@ export class Supervisor extends EventEmitter implements Backend {
       );
       await this.open();
       throwIfAborted(abort.signal);
+      // The directory checked at open must still be the one rserver is about to use.
+      this.#instance?.verify();
       this.#starts++;
       const rserver = await startRServer({
         options: this.#options,

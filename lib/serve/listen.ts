@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { RSessionProxyError } from '../errors.js';
 import { ensurePrivateDir } from '../private-dir.js';
-import { assertSocketPathLength, removeStaleSocket } from '../socket-path.js';
+import { assertSocketPathLength, removeStaleSocket } from '../instance/socket-path.js';
 import { hasControlCharacters } from '../validate.js';
 
 const LISTEN_BACKLOG = 4096;

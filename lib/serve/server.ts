@@ -1,5 +1,4 @@
 import { createServer } from 'node:http';
-import { join } from 'node:path';
 import { createProxyAdapter, type ProxyAdapter } from '../proxy/adapter.js';
 import { Supervisor } from '../rserver/supervisor.js';
 import { createTokenAuth } from './auth.js';
@@ -53,7 +52,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
 
   let listener: ListenSpec;
   try {
-    listener = await listen(server, config.listen ?? { path: join(layout.dir, 'proxy.sock') });
+    listener = await listen(server, config.listen ?? { path: layout.listenerSocketPath });
   } catch (error) {
     guard.close();
     await supervisor.close();
@@ -99,7 +98,6 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
       server.closeAllConnections();
       await stopped;
       await supervisor.close();
-      await ticker.remove();
     })());
 
   const host = 'path' in listener ? 'localhost:8787' : formatHostForUrl(listener);

@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { ProxyAdapter } from '../proxy/adapter.js';
 import type { Supervisor } from '../rserver/supervisor.js';
-import { removeStatusFile, writeStatusFile } from '../status-file.js';
+import { writeStatusRecord } from '../instance/status.js';
 import { formatListenSpec, type ListenSpec } from './listen.js';
 
 export interface StatusTickerOptions {
@@ -16,10 +16,8 @@ export interface StatusTickerOptions {
 }
 
 export interface StatusTicker {
-  /** Stops the ticks and the writes. */
+  /** Stops the ticks and the writes (the instance removes the file when it is released). */
   stop(): void;
-  /** Removes the status file: once serve is gone. */
-  remove(): Promise<void>;
 }
 
 const isoOrUndefined = (ms: number) => (ms ? new Date(ms).toISOString() : undefined);
@@ -48,11 +46,10 @@ export async function startStatusTicker(options: StatusTickerOptions): Promise<S
   let stopped = false;
   const write = async () => {
     if (stopped) return;
-    await writeStatusFile(layout.dir, {
+    await writeStatusRecord(layout.statusFile, {
       kind: 'serve',
       instance: layout.name,
       pid: process.pid,
-      lockTarget: layout.lockTarget,
       socket: layout.socketPath,
       listener: formatListenSpec(listener),
       prefix,
@@ -88,6 +85,5 @@ export async function startStatusTicker(options: StatusTickerOptions): Promise<S
       clearInterval(ticker);
       supervisor.off('state', onState);
     },
-    remove: () => removeStatusFile(layout.dir),
   };
 }

@@ -237,7 +237,7 @@ describe('rsession-proxy serve on its default Unix socket', () => {
     const { serve } = await startServe('stopped', ['--no-token']);
     const stop = await runCli(['stop', '--instance=stopped'], env);
     assert.equal(stop.code, 0, stop.stderr);
-    assert.match(stop.stderr, /stopped stopped/);
+    assert.match(stop.stderr, /stopped instance stopped \(supervisor pid \d+\)/);
     assert.equal((await serve.exited).code, 0);
     const status = await runCli(['status', '--json'], env);
     const { instances } = JSON.parse(status.stdout) as { instances: { instance: string }[] };

@@ -12,13 +12,14 @@ import type { WebSocket as PageWebSocket } from 'playwright-core';
 import { CHROMIUM, chromiumMissing, chromiumSkip, launchChromium } from '../helpers/chromium.js';
 import { makeCliEnv, serveDoubleArgs, startCli } from '../helpers/cli.js';
 import { findSocketsAndLocks, markedPids } from '../helpers/leftovers.js';
+import { skipIfRanOnce } from '../helpers/once.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 const SCREENSHOT = fileURLToPath(new URL('../../../docs/screenshot.png', import.meta.url));
 
 test(
   'Chromium signs in to RStudio through serve, and its WebSocket echoes',
-  { skip: chromiumSkip },
+  { skip: skipIfRanOnce || chromiumSkip },
   async () => {
     assert.ok(
       !chromiumMissing,

@@ -50,18 +50,17 @@ describe('launchRServer with the rserver double', () => {
     assert.match(String(reply.headers.location), /\/auth-sign-in\?appUri=%2F$/);
 
     await signIn(socketPath);
-    const sessions = await rsessionPids(instance.lockTarget, rserver.pid);
+    const sessions = await rsessionPids(instance.dir, rserver.pid);
     await rserver.stop();
-    assert.deepEqual(pidsWithEnv(markerOf(instance.lockTarget)), []);
+    assert.deepEqual(pidsWithEnv(markerOf(instance.dir)), []);
     assert.ok(
       !sessions.some(
         (pid) =>
-          existsSync(`/proc/${pid}/stat`) &&
-          pidsWithEnv(markerOf(instance.lockTarget)).includes(pid),
+          existsSync(`/proc/${pid}/stat`) && pidsWithEnv(markerOf(instance.dir)).includes(pid),
       ),
     );
     assert.equal(existsSync(socketPath), false, 'socket removed');
-    assert.equal(existsSync(`${instance.lockTarget}.lock`), false, 'lock released');
+    assert.equal(existsSync(`${instance.dir}.lock`), false, 'lock released');
     const exit = await rserver.exited;
     assert.equal(exit.signal, 'SIGTERM', 'the double dies by the signal, as rserver does');
     assert.equal(exit.error, undefined, 'a requested stop is not a crash');
@@ -74,10 +73,10 @@ describe('launchRServer with the rserver double', () => {
       rserver: await variant({ RSERVER_DOUBLE_RSESSION_SETSID: '1' }),
     });
     await signIn(rserver.socketPath);
-    const [session] = await rsessionPids(rserver.instance.lockTarget, rserver.pid);
+    const [session] = await rsessionPids(rserver.instance.dir, rserver.pid);
     assert.ok(session);
     await rserver.stop();
-    assert.deepEqual(pidsWithEnv(markerOf(rserver.instance.lockTarget)), []);
+    assert.deepEqual(pidsWithEnv(markerOf(rserver.instance.dir)), []);
   });
 
   test('an rserver that ignores SIGTERM is SIGKILLed after the grace period', async () => {
@@ -92,7 +91,7 @@ describe('launchRServer with the rserver double', () => {
     const exit = await rserver.exited;
     assert.equal(exit.signal, 'SIGKILL');
     assert.ok(Date.now() - started >= 500);
-    assert.deepEqual(pidsWithEnv(markerOf(rserver.instance.lockTarget)), []);
+    assert.deepEqual(pidsWithEnv(markerOf(rserver.instance.dir)), []);
   });
 
   test('readiness timeout: a hung rserver is stopped and the error says so', async () => {

@@ -37,16 +37,14 @@ describe('Supervisor with the rserver double', () => {
         Array.from({ length: 10 }, () => supervisor.ensureRunning()),
       );
       assert.equal(new Set(results.map((r) => r.socketPath)).size, 1);
-      assert.deepEqual(pidsWithEnv(markerOf(supervisor.layout.lockTarget)), [
-        supervisor.rserver?.pid,
-      ]);
+      assert.deepEqual(pidsWithEnv(markerOf(supervisor.layout.dir)), [supervisor.rserver?.pid]);
       assert.deepEqual(states, ['starting', 'running']);
       assert.equal(supervisor.status.restarts, 0);
     } finally {
       await supervisor.close();
     }
-    assert.deepEqual(pidsWithEnv(markerOf(supervisor.layout.lockTarget)), []);
-    assert.equal(existsSync(`${supervisor.layout.lockTarget}.lock`), false);
+    assert.deepEqual(pidsWithEnv(markerOf(supervisor.layout.dir)), []);
+    assert.equal(existsSync(`${supervisor.layout.dir}.lock`), false);
   });
 
   for (const code of ['1', '0']) {
@@ -84,12 +82,12 @@ describe('Supervisor with the rserver double', () => {
     const first = supervisor.rserver?.pid;
     await supervisor.stop();
     assert.equal(supervisor.state, 'stopped');
-    assert.ok(existsSync(`${supervisor.layout.lockTarget}.lock`), 'lock kept while stopped');
+    assert.ok(existsSync(`${supervisor.layout.dir}.lock`), 'lock kept while stopped');
     assert.equal(existsSync(supervisor.layout.socketPath), false);
     await supervisor.ensureRunning();
     assert.notEqual(supervisor.rserver?.pid, first);
     await supervisor.close();
-    assert.equal(existsSync(`${supervisor.layout.lockTarget}.lock`), false);
+    assert.equal(existsSync(`${supervisor.layout.dir}.lock`), false);
     await assert.rejects(supervisor.ensureRunning(), { code: 'ECLOSED' });
   });
 

@@ -10,11 +10,13 @@ import { after, describe, test } from 'node:test';
 import { fixturePath, makeUserEnv, sendRawAs, startServeAs } from '../helpers/as-user.js';
 import { chromiumSkip, launchChromium } from '../helpers/chromium.js';
 import { CliProcess, serveDoubleArgs, type RunningCli } from '../helpers/cli.js';
+import { skipIfRanOnce } from '../helpers/once.js';
 import { statusesOf } from '../helpers/raw-http.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { execAsUser, isRoot, notRootReason, useUsers } from '../helpers/users.js';
 
-const skip = isRoot ? chromiumSkip : notRootReason;
+// A browser test: run once per CI run, like test/e2e/browser.test.ts.
+const skip = isRoot ? skipIfRanOnce || chromiumSkip : notRootReason;
 
 describe('another user’s serve and pages against the owner’s browser', { skip }, () => {
   const running: (RunningCli | CliProcess)[] = [];

@@ -1,9 +1,9 @@
 import type { Stats } from 'node:fs';
 import { lstat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RSessionProxyError } from './errors.js';
-import { isErrnoException } from './errno.js';
-import { describeUid } from './users.js';
+import { RSessionProxyError } from '../errors.js';
+import { isErrnoException } from '../errno.js';
+import { describeUid } from '../users.js';
 
 /** sun_path holds 108 bytes including the terminating NUL. */
 export const SOCKET_PATH_MAX_BYTES = 107;
@@ -16,6 +16,16 @@ export const DATA_DIR_SOCKET = join('rstudio-rserver', 'session-server-rpc.socke
 
 export function getDataDirSocketPath(dataDir: string): string {
   return join(dataDir, DATA_DIR_SOCKET);
+}
+
+// Each rsession's stream socket: rserver sets RS_SESSION_TMP_DIR=<data dir>/rstudio-rsession
+// (RSERVER.md §7), so the user name counts against the 107 bytes too.
+export function getSessionSocketPath(dataDir: string, user: string): string {
+  return join(dataDir, 'rstudio-rsession', `${user}-d`);
+}
+
+export function fitsSocketPath(path: string): boolean {
+  return Buffer.byteLength(path) <= SOCKET_PATH_MAX_BYTES;
 }
 
 // Node 20 silently truncates a longer path and rserver fails late with "File name too long",

@@ -10,8 +10,8 @@ import {
   assertSocketPathLength,
   getDataDirSocketPath,
   removeStaleSocket,
-} from '../lib/index.js';
-import { makeTempDir } from './helpers/temp.js';
+} from '../../lib/index.js';
+import { makeTempDir } from '../helpers/temp.js';
 
 // A path of exactly `bytes` bytes inside `dir`.
 function pathOfLength(dir: string, bytes: number, suffix = ''): string {

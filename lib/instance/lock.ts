@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import lockfile from 'proper-lockfile';
-import { RSessionProxyError } from './errors.js';
-import { isErrnoException } from './errno.js';
-import { isProcessAlive, readProcStat } from './proc.js';
+import { RSessionProxyError } from '../errors.js';
+import { isErrnoException } from '../errno.js';
+import { isProcessAlive, readProcStat } from '../proc.js';
 
 /** Who holds a lock: kept in `<target>.lock.json`, beside proper-lockfile's `<target>.lock`. */
 export interface LockHolder {
@@ -50,15 +50,32 @@ const lockFs = {
   },
 };
 
-// Reads the holder of a lock that exists; undefined when the lock is free or nobody wrote one.
+// Reads the holder of a lock that exists; undefined when the lock is free, nobody wrote one, or
+// what is there is not a holder record (only an owner's own files are read: see open.ts).
 export async function readLockHolder(target: string): Promise<LockHolder | undefined> {
   if (!fs.existsSync(getLockDir(target))) return undefined;
   try {
-    const holder = JSON.parse(await readFile(getHolderFile(target), 'utf8')) as LockHolder;
-    return typeof holder.pid === 'number' ? holder : undefined;
+    return parseLockHolder(JSON.parse(await readFile(getHolderFile(target), 'utf8')));
   } catch {
     return undefined;
   }
+}
+
+// A holder record as written by writeHolder: anything else (a pid of -1, 0 or 1, text where a
+// number belongs) is not one, and must never be signalled.
+export function parseLockHolder(value: unknown): LockHolder | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const record = value as Record<string, unknown>;
+  const { pid, startTime, hostname, socket, since } = record;
+  if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 1) return undefined;
+  if (
+    startTime !== undefined &&
+    (typeof startTime !== 'number' || !Number.isSafeInteger(startTime))
+  )
+    return undefined;
+  if (typeof hostname !== 'string' || typeof since !== 'string') return undefined;
+  if (socket !== undefined && typeof socket !== 'string') return undefined;
+  return { pid, startTime, hostname, socket, since };
 }
 
 // A holder is dead when its pid is gone or now names another process; on another host (a

@@ -4,11 +4,11 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { acquireLock, readLockHolder } from '../lib/index.js';
-import { makeTempDir } from './helpers/temp.js';
-import { spawnFixture, waitForExit, waitForLine, waitUntil } from './helpers/processes.js';
+import { acquireLock, readLockHolder } from '../../lib/index.js';
+import { makeTempDir } from '../helpers/temp.js';
+import { spawnFixture, waitForExit, waitForLine, waitUntil } from '../helpers/processes.js';
 
-const holdLock = join(import.meta.dirname, 'fixtures', 'hold-lock.js');
+const holdLock = join(import.meta.dirname, '..', 'fixtures', 'hold-lock.js');
 
 function newTarget(): string {
   return join(makeTempDir(), 'instance');
@@ -77,13 +77,18 @@ describe('instance lock', () => {
     const holder = await startHolder(target);
     holder.kill('SIGKILL');
     await waitForExit(holder);
-    // pid 1 is alive, but its start time is not the one recorded: the pid was reused.
+    // This test's own pid is alive, but its start time is not the one recorded: the pid was reused.
     const metadata = JSON.parse(readFileSync(`${target}.lock.json`, 'utf8')) as Record<
       string,
       unknown
     >;
-    writeFileSync(`${target}.lock.json`, JSON.stringify({ ...metadata, pid: 1, startTime: -1 }));
+    writeFileSync(
+      `${target}.lock.json`,
+      JSON.stringify({ ...metadata, pid: process.pid, startTime: 1 }),
+    );
+    const started = Date.now();
     const lock = await acquireLock(target);
+    assert.ok(Date.now() - started < 5000, 'taken at once, not after the stale period');
     await lock.release();
   });
 

@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { isProcessAlive, readProcStat, type ProcStat } from '../proc.js';
+import { isProcessAlive, readProcStat, type ProcStat } from './proc.js';
 
 export interface ProcessEntry extends ProcStat {
   uid: number;

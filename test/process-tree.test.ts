@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { getDescendants, type ProcessEntry } from '../../lib/rserver/process-tree.js';
-import { parseProcStat } from '../../lib/proc.js';
+import { getDescendants, type ProcessEntry } from '../lib/process-tree.js';
+import { parseProcStat } from '../lib/proc.js';
 
 const entry = (pid: number, ppid: number): ProcessEntry => ({
   pid,

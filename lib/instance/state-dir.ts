@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import envPaths from 'env-paths';
-import { ensurePrivateDir } from './private-dir.js';
-import { validateInstanceName } from './runtime-dir.js';
+import { ensurePrivateDir } from '../private-dir.js';
 
 export interface StateDirs {
   /** Persistent per-user state: cookie keys, token files. */
@@ -19,7 +18,7 @@ export function getStateDirs(): StateDirs {
 // The directory that keeps one instance's persistent state, such as the cookie key that lets
 // browser sessions survive a restart of rserver.
 export function getInstanceStateDir(instance: string, dirs: StateDirs = getStateDirs()): string {
-  return join(dirs.data, 'instances', validateInstanceName(instance));
+  return join(dirs.data, 'instances', instance);
 }
 
 // Creates (or verifies) that directory and its parents, all private.
