@@ -1,22 +1,12 @@
-import { relayUnixSocket } from '../../lib/slurm/relay.js';
+import { relayUnixSocket } from '../../lib/index.js';
+import type { Command, CommandContext } from './command.js';
 import { EXIT, UsageError } from './exit-codes.js';
-import { getString, parseFlags, type ParsedFlags } from './flags.js';
-
-export const RELAY_FLAGS = {
-  socket: { type: 'string' },
-} as const;
-
-export function parseRelayFlags(argv: readonly string[]): ParsedFlags {
-  return parseFlags('rsession-proxy relay', argv, RELAY_FLAGS);
-}
+import { getString, type ParsedFlags } from './flags.js';
+import { RELAY_HELP } from './help.js';
 
 // What a Slurm step runs on the compute node: its stdio, which srun carries to the login
 // node, relayed to rserver's socket until that socket closes.
-export async function runRelay(
-  flags: ParsedFlags,
-  input: NodeJS.ReadableStream,
-  output: NodeJS.WritableStream,
-): Promise<number> {
+async function runRelay(flags: ParsedFlags, { io }: CommandContext): Promise<number> {
   const socketPath = getString(flags, 'socket');
   if (socketPath === undefined) {
     throw new UsageError('rsession-proxy relay: --socket=PATH is required');
@@ -26,6 +16,13 @@ export async function runRelay(
       `rsession-proxy relay: unexpected arguments after --: ${flags.rest.join(' ')}`,
     );
   }
-  await relayUnixSocket(socketPath, { input, output });
+  await relayUnixSocket(socketPath, { input: io.stdin, output: io.stdout });
   return EXIT.ok;
 }
+
+export const relayCommand: Command = {
+  name: 'relay',
+  flags: { socket: { type: 'string' } },
+  help: RELAY_HELP,
+  run: runRelay,
+};

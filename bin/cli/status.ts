@@ -1,15 +1,8 @@
 import { listInstances, type InstanceStatus } from '../../lib/index.js';
+import type { Command, CommandContext } from './command.js';
 import { EXIT } from './exit-codes.js';
-import { getBoolean, getString, parseFlags, type ParsedFlags } from './flags.js';
-
-export const STATUS_FLAGS = {
-  json: { type: 'boolean' },
-  'runtime-dir': { type: 'string' },
-} as const;
-
-export function parseStatusFlags(argv: readonly string[]): ParsedFlags {
-  return parseFlags('rsession-proxy status', argv, STATUS_FLAGS);
-}
+import { getBoolean, readFlagSettings, type ParsedFlags } from './flags.js';
+import { STATUS_HELP } from './help.js';
 
 function describe(status: InstanceStatus) {
   const { record, running } = status;
@@ -32,12 +25,9 @@ function describe(status: InstanceStatus) {
 }
 
 // This user's instances, as a table or as JSON.
-export async function runStatus(
-  flags: ParsedFlags,
-  env: NodeJS.ProcessEnv,
-  stdout: NodeJS.WritableStream,
-): Promise<number> {
-  const list = await listInstances({ runtimeDir: getString(flags, 'runtime-dir'), env });
+async function runStatus(flags: ParsedFlags, { io }: CommandContext): Promise<number> {
+  const { stdout } = io;
+  const list = await listInstances({ runtimeDir: readFlagSettings(flags).runtimeDir, env: io.env });
   const instances = list.instances.map(describe);
   if (getBoolean(flags, 'json')) {
     stdout.write(
@@ -67,3 +57,10 @@ export async function runStatus(
   }
   return EXIT.ok;
 }
+
+export const statusCommand: Command = {
+  name: 'status',
+  flags: { json: { type: 'boolean' }, 'runtime-dir': { type: 'string' } },
+  help: STATUS_HELP,
+  run: runStatus,
+};

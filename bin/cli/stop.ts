@@ -1,36 +1,21 @@
 import { stopInstance } from '../../lib/index.js';
+import type { Command, CommandContext } from './command.js';
 import { EXIT } from './exit-codes.js';
-import { getString, parseFlags, type ParsedFlags } from './flags.js';
-import type { Reporter } from './reporter.js';
-
-export const STOP_FLAGS = {
-  instance: { type: 'string' },
-  socket: { type: 'string' },
-  'runtime-dir': { type: 'string' },
-} as const;
-
-export function parseStopFlags(argv: readonly string[]): ParsedFlags {
-  return parseFlags('rsession-proxy stop', argv, STOP_FLAGS);
-}
+import { getString, readFlagSettings, type ParsedFlags } from './flags.js';
+import { STOP_HELP } from './help.js';
 
 // Stops a serve or exec through its supervisor (the library's stopInstance), and says so.
-export async function runStop(
-  flags: ParsedFlags,
-  env: NodeJS.ProcessEnv,
-  reporter: Reporter,
-): Promise<number> {
+async function runStop(flags: ParsedFlags, { io, reporter }: CommandContext): Promise<number> {
+  const settings = readFlagSettings(flags);
   const socketPath = getString(flags, 'socket');
-  const instance =
-    getString(flags, 'instance') ??
-    (socketPath === undefined ? env.RSESSION_PROXY_INSTANCE || undefined : undefined);
-  const what = socketPath ?? `instance ${instance ?? 'default'}`;
   const result = await stopInstance({
-    env,
-    instance,
+    env: io.env,
+    instance: settings.instance,
     socketPath,
-    runtimeDir: getString(flags, 'runtime-dir'),
+    runtimeDir: settings.runtimeDir,
     logger: reporter.log,
   });
+  const what = socketPath ?? `instance ${result.name}`;
   if (result.pid === undefined) {
     reporter.info(
       result.cleaned
@@ -42,3 +27,14 @@ export async function runStop(
   reporter.done(`stopped ${what} (supervisor pid ${result.pid})`);
   return EXIT.ok;
 }
+
+export const stopCommand: Command = {
+  name: 'stop',
+  flags: {
+    instance: { type: 'string' },
+    socket: { type: 'string' },
+    'runtime-dir': { type: 'string' },
+  },
+  help: STOP_HELP,
+  run: runStop,
+};

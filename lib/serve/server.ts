@@ -1,15 +1,17 @@
 import { createServer } from 'node:http';
 import { createProxyAdapter, type ProxyAdapter } from '../proxy/adapter.js';
 import { Supervisor } from '../rserver/supervisor.js';
+import { findUsableRServer } from '../rserver/usable.js';
 import { createTokenAuth } from './auth.js';
 import { handleClientError } from './client-error.js';
 import { guardConnections } from './connection-guard.js';
 import { createFrontCookie } from './cookie.js';
 import { createHostGuard } from './host-guard.js';
 import { listen, type ListenSpec } from './listen.js';
-import { normalizeServeOptions, type ServeOptions } from './options.js';
+import { normalizeServeOptions, type ServeOptions, type TokenSource } from './options.js';
 import { createFrontRouter } from './router.js';
 import { describeStatus, startStatusTicker } from './status-ticker.js';
+import { readTokenFile } from './token-file.js';
 
 export type { ServeOptions } from './options.js';
 export { CONTROL_PATH } from './router.js';
@@ -29,10 +31,19 @@ export interface ServeHandle {
 
 // The standalone front: a node:http server in front of the adapter and the supervisor, with the
 // host guard (DNS rebinding), token auth, a health and a status endpoint, and idle shutdown.
+// What would make the first request fail for sure (no usable rserver, an unreadable token file,
+// an instance in use) fails here instead, before anything listens.
 export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   const config = normalizeServeOptions(options);
-  const { prefix, token, logger } = config;
+  const { prefix, logger } = config;
   const warn = (message: string) => logger?.({ level: 'warn', source: 'rsession-proxy', message });
+  const token = await readToken(config.token);
+  const probe = await findUsableRServer(config.supervisor);
+  logger?.({
+    level: 'info',
+    source: 'rsession-proxy',
+    message: `rserver ${probe.version ?? '(version unknown)'}: ${probe.path}`,
+  });
   const supervisor = new Supervisor(config.supervisor);
   const layout = await supervisor.open();
   const adapter = createProxyAdapter({
@@ -111,6 +122,12 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     adapter,
     close,
   };
+}
+
+// The token a source names: the one given (or made up), the one in the file, or none.
+async function readToken(source: TokenSource): Promise<string | undefined> {
+  if (source.from === 'none') return undefined;
+  return source.from === 'value' ? source.token : readTokenFile(source.path);
 }
 
 function formatHostForUrl(listener: { host: string; port: number }): string {
