@@ -68,7 +68,10 @@ export async function openLayout(
     });
     options.logger?.({ level: 'info', source: 'rsession-proxy', message: 'lock held' });
     await stopLeftovers(layout.dir, options);
+    // What a killed holder left: rserver's socket, and serve's listener (its new owner binds it
+    // again; `stop` only cleans up).
     await removeStaleSocket(layout.socketPath);
+    await removeStaleSocket(layout.listenerSocketPath);
     await ensurePrivateDir(layout.databaseDir);
     await writeFile(
       layout.databaseConfigFile,

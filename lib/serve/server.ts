@@ -37,6 +37,9 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   const config = normalizeServeOptions(options);
   const { prefix, logger } = config;
   const warn = (message: string) => logger?.({ level: 'warn', source: 'rsession-proxy', message });
+  // The supervisor checks the launcher's options (a mistake there is a usage error, reported
+  // before any failure to start).
+  const supervisor = new Supervisor(config.supervisor);
   const token = await readToken(config.token);
   const probe = await findUsableRServer(config.supervisor);
   logger?.({
@@ -44,7 +47,6 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     source: 'rsession-proxy',
     message: `rserver ${probe.version ?? '(version unknown)'}: ${probe.path}`,
   });
-  const supervisor = new Supervisor(config.supervisor);
   const layout = await supervisor.open();
   const adapter = createProxyAdapter({
     backend: supervisor,

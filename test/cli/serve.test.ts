@@ -11,6 +11,7 @@ import { cookieHeader, httpRequest } from '../helpers/http-client.js';
 import { pidsWithEnv } from '../helpers/proc.js';
 import { asUser, isRoot, notRootReason, useUsers } from '../helpers/users.js';
 import { closeWebSocket, nextMessage, openWebSocket } from '../helpers/ws-client.js';
+import { IDE_PAGE_TITLE } from '../fixtures/rserver/ide-page.js';
 
 const { root, env } = makeCliEnv();
 const markerPids = (instance: string) =>
@@ -119,7 +120,7 @@ describe('rsession-proxy serve over TCP', () => {
         new RegExp(`^http://127\\.0\\.0\\.1:${url.port}/rstudio/`),
       );
     }
-    assert.match(visits.at(-1)?.answer.body ?? '', /RStudio/);
+    assert.ok((visits.at(-1)?.answer.body ?? '').includes(`<title>${IDE_PAGE_TITLE}</title>`));
     const ws = await openWebSocket(`ws://127.0.0.1:${url.port}/rstudio/p/0a1b/terminal/1/`, [], {
       cookie: cookieHeader(jar),
     });
