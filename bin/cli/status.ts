@@ -41,7 +41,10 @@ async function runStatus(flags: ParsedFlags, { io }: CommandContext): Promise<nu
     return EXIT.ok;
   }
   for (const i of instances) {
-    stdout.write(`${i.instance} (${i.kind}): ${i.state}\n`);
+    const rserver = i.state === 'stopped' ? 'not started (it starts on the next request)' : i.state;
+    stdout.write(
+      `${i.instance} (${i.kind}): ${i.running ? `running, rserver ${rserver}` : 'not running'}\n`,
+    );
     if (!i.running) continue;
     const lines = [
       ['supervisor pid', i.supervisorPid],
