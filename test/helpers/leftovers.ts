@@ -1,5 +1,5 @@
 // What a stopped instance may not leave behind: processes carrying its marker, sockets, locks.
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pidsWithEnv } from './proc.js';
 
@@ -31,5 +31,33 @@ export function findSocketsAndLocks(dir: string): string[] {
     }
   };
   walk('');
+  return found;
+}
+
+/** A live process of the instance, as /proc shows it. */
+export interface InstanceProcess {
+  pid: number;
+  /** The command name (`rserver` is the double's Node: `node`; its rsession sets `rsession`). */
+  name: string;
+}
+
+// The live processes carrying the instance marker, read from /proc by the test itself (the
+// library's own process functions are what is under test): environ for the marker, stat for
+// the state (a zombie has ended) and the name.
+export function readInstanceProcesses(instanceDir: string): InstanceProcess[] {
+  const marker = `RSESSION_PROXY_MARKER=${instanceDir}`;
+  const found: InstanceProcess[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(marker)) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+      if (state !== 'Z' && state !== 'X') found.push({ pid: Number(entry), name });
+    } catch {
+      // gone meanwhile
+    }
+  }
   return found;
 }
