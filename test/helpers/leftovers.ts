@@ -1,11 +1,21 @@
 // What a stopped instance may not leave behind: processes carrying its marker, sockets, locks.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { pidsWithEnv } from './proc.js';
+
+// What marks a process as one of the instance's, written out here rather than taken from the
+// library (whose process functions are under test): rserver carries the marker; rsession, whose
+// environment rserver builds anew, carries RS_SESSION_TMP_DIR below the instance's data
+// directory `<dir>/d`.
+function instanceMarkers(instanceDir: string): string[] {
+  return [
+    `RSESSION_PROXY_MARKER=${instanceDir}`,
+    `RS_SESSION_TMP_DIR=${instanceDir}/d/rstudio-rsession`,
+  ];
+}
 
 /** Live processes that rserver, rsession or their children left for `instanceDir`. */
 export function markedPids(instanceDir: string): number[] {
-  return pidsWithEnv(`RSESSION_PROXY_MARKER=${instanceDir}`);
+  return readInstanceProcesses(instanceDir).map((entry) => entry.pid);
 }
 
 // Sockets, lock directories and lock files anywhere under `dir` (paths relative to it).
@@ -45,12 +55,13 @@ export interface InstanceProcess {
 // library's own process functions are what is under test): environ for the marker, stat for
 // the state (a zombie has ended) and the name.
 export function readInstanceProcesses(instanceDir: string): InstanceProcess[] {
-  const marker = `RSESSION_PROXY_MARKER=${instanceDir}`;
+  const markers = instanceMarkers(instanceDir);
   const found: InstanceProcess[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (!readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(marker)) continue;
+      const environ = readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0');
+      if (!markers.some((marker) => environ.includes(marker))) continue;
       const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
