@@ -62,8 +62,7 @@ export function findMarkedProcesses(
   const uid = process.getuid?.() ?? -1;
   const ancestors = getAncestors(process.pid, processes);
   return processes.filter(
-    (entry) =>
-      entry.uid === uid && !ancestors.has(entry.pid) && hasEnvironment(entry.pid, markers),
+    (entry) => entry.uid === uid && !ancestors.has(entry.pid) && hasEnvironment(entry.pid, markers),
   );
 }
 
