@@ -7,6 +7,7 @@ import { getPrivacyProblem, getUid } from './private-dir.js';
 import { findR, findRServer } from './rserver/find.js';
 import { normalizeLaunchOptions } from './rserver/options.js';
 import { probeRServer } from './rserver/probe.js';
+import { detectSandbox } from './rserver/sandbox-detect.js';
 import { findPdeathsigSetpriv } from './rserver/setpriv.js';
 import { formatListenSpec } from './serve/listen.js';
 import {
@@ -194,7 +195,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorChec
     ...runtime.checks,
     ...(await checkServeOptions(config, runtime.layout?.listenerSocketPath)),
   ];
-  const setpriv = findPdeathsigSetpriv(normalized.env);
+  const setpriv = await findPdeathsigSetpriv(normalized.env);
   checks.push({
     name: 'setpriv --pdeathsig available',
     ok: setpriv !== undefined,
@@ -202,7 +203,18 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorChec
     detail: setpriv ?? 'no',
     hint: setpriv
       ? undefined
-      : 'Install util-linux 2.33 or newer: without it rserver survives a SIGKILLed supervisor until the next start stops it.',
+      : 'Install util-linux 2.33 or newer: without it rserver is stopped by the watchdog, not by the kernel, when the supervisor dies.',
+  });
+  const sandbox = await detectSandbox(normalized.env);
+  checks.push({
+    name: 'processes end with the supervisor',
+    ok: sandbox.kind === 'pid-namespace',
+    blocking: false,
+    detail: sandbox.description,
+    hint:
+      sandbox.kind === 'pid-namespace'
+        ? undefined
+        : 'The watchdog finds processes by the marker in their environment; one that clears its environment escapes it. util-linux 2.38 or newer with unprivileged user namespaces enabled puts rserver in a PID namespace, from which nothing escapes.',
   });
   return checks;
 }

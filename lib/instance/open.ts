@@ -67,7 +67,7 @@ export async function openLayout(
       onCompromised: options.onCompromised,
     });
     options.logger?.({ level: 'info', source: 'rsession-proxy', message: 'lock held' });
-    await stopLeftovers(layout.dir, options);
+    await stopLeftovers(layout, options);
     // What a killed holder left: rserver's socket, and serve's listener (its new owner binds it
     // again; `stop` only cleans up).
     await removeStaleSocket(layout.socketPath);
