@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { getBrowserOpener } from '../../bin/cli/open-browser.js';
-import { CliProcess, getServeUrl, makeCliEnv, runCli } from '../helpers/cli.js';
+import { CliProcess, getServeUrl, makeCliEnv, runCli, runPrintedStop } from '../helpers/cli.js';
 import { fetchText } from '../helpers/fetch-text.js';
 import { waitUntil } from '../helpers/proc.js';
 
@@ -55,12 +55,10 @@ describe('npm start: the demo', () => {
       );
       // The runtime directory was chosen (by the environment), so the advice names it too: it
       // then works from a shell that has not set it.
-      const stop = /`(rsession-proxy stop[^`]*)`/.exec(line)?.[1];
-      assert.equal(stop, `rsession-proxy stop --instance=demo --runtime-dir=${runtimeDir}`);
-      const elsewhere = { ...env };
-      delete elsewhere.RSESSION_PROXY_RUNTIME_DIR;
-      const stopped = await runCli(stop.split(' ').slice(1), elsewhere);
-      assert.equal(stopped.code, 0, stopped.stderr);
+      const { command, result } = await runPrintedStop(line, env);
+      assert.equal(command, `rsession-proxy stop --instance=demo --runtime-dir=${runtimeDir}`);
+      assert.ok(result);
+      assert.equal(result.code, 0, result.stderr);
       assert.equal((await demo.exited).code, 0, demo.stderr);
     } finally {
       // sh does not pass a signal on to the serve it started: stop that by its instance.

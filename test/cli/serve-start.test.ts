@@ -6,7 +6,14 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { CliProcess, DOUBLE_FLAGS, getServeUrl, makeCliEnv, runCli } from '../helpers/cli.js';
+import {
+  CliProcess,
+  DOUBLE_FLAGS,
+  getServeUrl,
+  makeCliEnv,
+  runCli,
+  runPrintedStop,
+} from '../helpers/cli.js';
 import { httpRequest } from '../helpers/http-client.js';
 import { findSocketsAndLocks, markedPids } from '../helpers/leftovers.js';
 import { waitUntil } from '../helpers/proc.js';
@@ -57,14 +64,11 @@ describe('the commands serve prints work as printed', () => {
       env,
     );
     const line = await serve.waitFor(/stop with Ctrl-C or `rsession-proxy stop/);
-    const command = /`(rsession-proxy stop[^`]*)`/.exec(line)?.[1];
+    const { command, result } = await runPrintedStop(line, env);
     assert.equal(command, `rsession-proxy stop --instance=advice --runtime-dir=${runtimeDir}`);
-    // Run as printed, in an environment that does not name the runtime directory.
-    const plain = { ...env };
-    delete plain.RSESSION_PROXY_RUNTIME_DIR;
-    const stop = await runCli(command.split(' ').slice(1), plain);
-    assert.equal(stop.code, 0, stop.stderr);
-    assert.match(stop.stderr, /stopped instance advice \(supervisor pid \d+\)/);
+    assert.ok(result);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /stopped instance advice \(supervisor pid \d+\)/);
     assert.equal((await serve.exited).code, 0);
   });
 
