@@ -24,7 +24,13 @@ export {
   type LockOptions,
 } from './lock.js';
 export { ensureInstanceStateDir, getStateDirs, type StateDirs } from './state-dir.js';
-export type { Backend, BackendState } from './backend.js';
+export type {
+  Backend,
+  BackendEndpoint,
+  BackendState,
+  ConnectionFactory,
+  SocketEndpoint,
+} from './backend.js';
 export type { LogEntry, LogLevel, Logger } from './logger.js';
 export { findRServer, RSERVER_INSTALL_PATHS, type FindRServerOptions } from './rserver/find.js';
 export { probeRServer, parseHelpOptions, type RServerProbe } from './rserver/probe.js';
