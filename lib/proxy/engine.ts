@@ -7,7 +7,7 @@ import { getExchange } from './exchange.js';
 import { asProxyError } from './failure.js';
 import { prepareOutgoing } from './outgoing.js';
 import { relayResponse } from './relay.js';
-import { countFrames, watchHandshake } from './tunnel.js';
+import { watchHandshake } from './tunnel.js';
 
 /**
  * http-proxy's two calls, in the form the adapter makes them: never with an options argument
@@ -53,7 +53,7 @@ export function createEngine(core: AdapterCore, agent: BackendAgent): Engine {
   });
   proxy.on('proxyRes', (proxyRes, req) => {
     const exchange = getExchange(req);
-    if (exchange) relayResponse(core, exchange, proxyRes);
+    if (exchange) relayResponse(exchange, req, proxyRes);
     else proxyRes.destroy();
   });
   proxy.on('proxyReqWs', (proxyReq, req) => {
@@ -65,6 +65,5 @@ export function createEngine(core: AdapterCore, agent: BackendAgent): Engine {
     prepareOutgoing(core, exchange, proxyReq);
     watchHandshake(exchange, proxyReq);
   });
-  proxy.on('open', (proxySocket) => countFrames(core, proxySocket));
   return proxy as unknown as Engine;
 }
