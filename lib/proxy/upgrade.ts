@@ -4,7 +4,7 @@ import { admit } from './admission.js';
 import type { AdapterCore } from './core.js';
 import { isGone, type Exchange } from './exchange.js';
 import { checkBackend, judgeBackendFailure } from './failure.js';
-import { prepareForward } from './forwarded.js';
+import { callEngine } from './engine.js';
 import { refuseClient } from './responses.js';
 import { destroyTunnel } from './tunnel.js';
 
@@ -26,9 +26,8 @@ export function handleUpgrade(
   });
 }
 
-// Hands the handshake to http-proxy, with the adapter's target and headers swapped in for the
-// call (as web.ts does). On 101 the client gets rserver's answer and the sockets are tied
-// together (tunnel.ts); any other answer is relayed and the connection closed.
+// Hands the handshake to http-proxy. On 101 the client gets rserver's answer and the sockets are
+// tied together (tunnel.ts); any other answer is relayed and the connection closed.
 function forwardUpgrade(
   core: AdapterCore,
   exchange: Exchange,
@@ -36,21 +35,9 @@ function forwardUpgrade(
   socket: Duplex,
   head: Buffer,
 ) {
-  const { endpoint } = exchange;
-  if (endpoint === undefined) return;
-  const headers = prepareForward(exchange, req, core.options.trustProxy, true);
-  core.agent.useEndpoint(endpoint);
-  const { url, headers: clientHeaders } = req;
-  req.url = exchange.backendPath;
-  req.headers = headers;
-  try {
-    core.engine.ws(req, socket, head, (error) =>
-      onUpgradeError(core, exchange, req, socket, error),
-    );
-  } finally {
-    req.url = url;
-    req.headers = clientHeaders;
-  }
+  callEngine(core, exchange, req, true, (engine) => {
+    engine.ws(req, socket, head, (error) => onUpgradeError(core, exchange, req, socket, error));
+  });
 }
 
 // The handshake's own error callback. Before any answer from rserver the client gets a

@@ -3,7 +3,7 @@ import { admit, STARTING_PAGE_REFRESH } from './admission.js';
 import type { AdapterCore } from './core.js';
 import { isGone, type Exchange } from './exchange.js';
 import { checkBackend, judgeBackendFailure } from './failure.js';
-import { prepareForward } from './forwarded.js';
+import { callEngine } from './engine.js';
 import { answerClient, isPageLoad, refuseClient, renderStartingPage } from './responses.js';
 
 // Carries one plain HTTP request to rserver, or answers it: redirects for the bare prefix, 403
@@ -25,29 +25,16 @@ export function handleRequest(
   });
 }
 
-// Hands the request to http-proxy with what rserver receives — always its socket, whatever the
-// request line or Host says; the path without the prefix; the adapter's headers — swapped in
-// for the call only (http-proxy reads them from `req` synchronously), so the embedding server's
-// request object is left as it was.
+// Hands the request to http-proxy: always to rserver, whatever the request line or Host says.
 function forwardRequest(
   core: AdapterCore,
   exchange: Exchange,
   req: IncomingMessage,
   res: ServerResponse,
 ): void {
-  const { endpoint } = exchange;
-  if (endpoint === undefined) return;
-  const headers = prepareForward(exchange, req, core.options.trustProxy, false);
-  core.agent.useEndpoint(endpoint);
-  const { url, headers: clientHeaders } = req;
-  req.url = exchange.backendPath;
-  req.headers = headers;
-  try {
-    core.engine.web(req, res, (error) => onProxyError(core, exchange, req, res, error));
-  } finally {
-    req.url = url;
-    req.headers = clientHeaders;
-  }
+  callEngine(core, exchange, req, false, (engine) => {
+    engine.web(req, res, (error) => onProxyError(core, exchange, req, res, error));
+  });
 }
 
 // The request's own error callback: rserver could not be reached, reset the connection or
