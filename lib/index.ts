@@ -1,29 +1,40 @@
 export { RSessionProxyError, isRSessionProxyError, type ErrorCode } from './errors.js';
 export { assertPrivateDir, ensurePrivateDir } from './private-dir.js';
+export { validateInstanceName } from './instance/name.js';
+export { INSTANCE_MARKER } from './instance/marker.js';
 export {
-  ensureInstanceDir,
+  normalizeInstanceOptions,
+  type InstanceOptions,
+  type InstanceSpec,
+} from './instance/options.js';
+export {
+  listRuntimeBaseCandidates,
   resolveRuntimeBase,
-  validateInstanceName,
-  type InstanceDir,
-  type InstanceDirOptions,
   type RuntimeBase,
+  type RuntimeBaseCandidate,
   type RuntimeBaseOptions,
-} from './runtime-dir.js';
+  type RuntimeBaseSource,
+} from './instance/runtime-base.js';
+export { resolveInstanceLayout, type InstanceLayout } from './instance/layout.js';
+export { openInstance, type OpenInstance, type OpenInstanceOptions } from './instance/open.js';
 export {
   SOCKET_PATH_MAX_BYTES,
   assertDataDirSocketLength,
   assertSocketPathLength,
   getDataDirSocketPath,
   removeStaleSocket,
-} from './socket-path.js';
+} from './instance/socket-path.js';
 export {
   acquireLock,
   readLockHolder,
   type InstanceLock,
   type LockHolder,
   type LockOptions,
-} from './lock.js';
-export { ensureInstanceStateDir, getStateDirs, type StateDirs } from './state-dir.js';
+} from './instance/lock.js';
+export { getStateDirs, type StateDirs } from './instance/state-dir.js';
+export { writeStatusRecord, type StatusRecord } from './instance/status.js';
+export { listInstances, type InstanceList, type InstanceStatus } from './instance/list.js';
+export { stopInstance, type StopInstanceOptions, type StopResult } from './instance/stop.js';
 export type {
   Backend,
   BackendEndpoint,
@@ -35,7 +46,6 @@ export type { LogEntry, LogLevel, Logger } from './logger.js';
 export { findRServer, RSERVER_INSTALL_PATHS, type FindRServerOptions } from './rserver/find.js';
 export { probeRServer, parseHelpOptions, type RServerProbe } from './rserver/probe.js';
 export {
-  INSTANCE_MARKER,
   MANAGED_OPTIONS,
   buildRServerArgs,
   buildRServerEnv,
@@ -48,8 +58,7 @@ export {
   type LaunchOptions,
   type NormalizedLaunchOptions,
 } from './rserver/options.js';
-export { resolveInstanceLayout, type InstanceLayout } from './rserver/instance.js';
-export type { RServerExit, RServerProcess } from './rserver/spawn.js';
+export type { RServerExit, RServerProcess } from './rserver/running.js';
 export { launchRServer, type RServer } from './rserver/launch.js';
 export {
   Supervisor,
@@ -62,5 +71,9 @@ export { createFixedBackend } from './proxy/fixed-backend.js';
 export { type ProxyAdapterOptions } from './proxy/options.js';
 export { rewriteLocation, type LocationContext } from './proxy/location.js';
 export { serve, type ServeHandle, type ServeOptions } from './serve/server.js';
+export { normalizeServeOptions, validateAllowHost } from './serve/options.js';
+export { generateToken, getTokenProblem, validateToken } from './serve/token.js';
+export { readTokenFile } from './serve/token-file.js';
 export { parseListenSpec, type ListenSpec } from './serve/listen.js';
 export { createHostGuard, LOOPBACK_HOSTS } from './serve/host-guard.js';
+export { runDoctor, type DoctorCheck } from './doctor.js';

@@ -4,33 +4,18 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
-import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { CliProcess, DOUBLE_FLAGS, getServeUrl, makeCliEnv } from './helpers/cli.js';
 import { fetchText } from './helpers/fetch-text.js';
 import { openWebSocket } from './helpers/ws-client.js';
 import { httpRequest } from './helpers/http-client.js';
+import { sendRaw, statusesOf as statuses } from './helpers/raw-http.js';
 import { join } from 'node:path';
 
 // Sends raw bytes and returns everything the server answered before closing (or `timeout`).
 async function raw(port: number, bytes: string, timeout = 5000): Promise<string> {
-  const socket = connect(port, '127.0.0.1');
-  await once(socket, 'connect');
-  // The server may answer and close while the request is still being written (431): what it
-  // answered counts, not the reset that follows.
-  socket.on('error', () => undefined);
-  socket.write(bytes);
-  let answer = '';
-  socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
-  // Not events.once: it would reject on the 'error' that a reset emits.
-  const closed = new Promise((resolve) => socket.on('close', resolve));
-  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, timeout))]);
-  socket.destroy();
-  return answer;
+  return (await sendRaw({ host: '127.0.0.1', port }, bytes, timeout)).text;
 }
-
-const statuses = (answer: string) =>
-  [...answer.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1]));
 
 describe('hostile HTTP against serve', () => {
   const { root, env } = makeCliEnv();

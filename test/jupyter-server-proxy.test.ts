@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { INSTANCE_MARKER } from '../lib/index.js';
 import { CLI, makeCliEnv } from './helpers/cli.js';
 import { httpRequest } from './helpers/http-client.js';
-import { pidsWithEnv, waitUntil } from './helpers/proc.js';
+import { markedPidsUnder } from './helpers/leftovers.js';
+import { waitUntil } from './helpers/proc.js';
 import { waitForExit } from './helpers/processes.js';
 import { FAKE_R, RSERVER_DOUBLE } from './helpers/rserver-double.js';
 import { probeHttp } from '../lib/rserver/readiness.js';
@@ -39,7 +39,7 @@ test('the documented jupyter-server-proxy configuration runs RStudio on its sock
     part.replace('{unix_socket}', socket).replace('{base_url}', '/user/alice/'),
   );
   assert.equal(argv[0], 'rsession-proxy');
-  const { env } = makeCliEnv();
+  const { env, runtimeDir } = makeCliEnv();
   const child = spawn(process.execPath, [CLI, ...argv.slice(1)], {
     env: { ...env, RSESSION_PROXY_RSERVER: RSERVER_DOUBLE, RSTUDIO_WHICH_R: FAKE_R },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -69,5 +69,6 @@ test('the documented jupyter-server-proxy configuration runs RStudio on its sock
   const exit = await waitForExit(child, 20_000);
   assert.equal(exit.code, 0, log);
   assert.equal(existsSync(socket), false);
-  assert.deepEqual(pidsWithEnv(`${INSTANCE_MARKER}=${socket}`), []);
+  assert.deepEqual(markedPidsUnder(runtimeDir), []);
+  assert.deepEqual(readdirSync(runtimeDir), [], 'no state directory left behind');
 });

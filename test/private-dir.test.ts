@@ -108,7 +108,10 @@ describe('directories of other users', { skip: isRoot ? false : notRootReason },
     const [cmd, args] = asUser(users.attacker, 'mkdir', ['-m', '777', planted]);
     execFileSync(cmd, args);
 
-    const result = callLibAs(users.victim, 'ensureInstanceDir', [{}], { TMPDIR: shared });
+    const result = callLibAs(users.victim, 'openInstance', [{}], {
+      TMPDIR: shared,
+      XDG_DATA_HOME: join(shared, 'victim-data'),
+    });
     assert.equal(result.error?.code, 'ENOTPRIVATE');
     assert.match(
       result.error.message,
@@ -124,17 +127,19 @@ describe('directories of other users', { skip: isRoot ? false : notRootReason },
     chownSync(xdg, users.attacker.uid, users.attacker.gid);
     const shared = makeTempDir();
     chmodSync(shared, 0o1777);
-    const result = callLibAs<{ path: string; base: { source: string; warning: string } }>(
-      users.victim,
-      'ensureInstanceDir',
-      [{}],
-      { TMPDIR: shared, XDG_RUNTIME_DIR: xdg },
-    );
+    const result = callLibAs<{
+      layout: { dir: string; base: { source: string; warnings: string[] } };
+    }>(users.victim, 'openInstance', [{}], {
+      TMPDIR: shared,
+      XDG_RUNTIME_DIR: xdg,
+      XDG_DATA_HOME: join(shared, 'victim-data'),
+    });
     assert.ok(result.value, JSON.stringify(result.error));
-    assert.equal(result.value.base.source, 'tmpdir');
-    assert.match(result.value.base.warning, new RegExp(`owned by ${users.attacker.name}`));
-    assert.equal(result.value.path, join(shared, `rsession-proxy-${users.victim.uid}`, 'default'));
+    const { layout } = result.value;
+    assert.equal(layout.base.source, 'TMPDIR');
+    assert.match(layout.base.warnings.join('\n'), new RegExp(`owned by ${users.attacker.name}`));
+    assert.equal(layout.dir, join(shared, `rsession-proxy-${users.victim.uid}`, 'default'));
     assert.deepEqual(readdirSync(xdg), []);
-    assert.ok(existsSync(result.value.path));
+    assert.ok(existsSync(layout.dir));
   });
 });

@@ -1,6 +1,5 @@
 import { constants } from 'node:os';
-import { launchRServer, normalizeRootPath } from '../../lib/index.js';
-import { removeStatusFile, writeStatusFile } from '../../lib/status-file.js';
+import { launchRServer, normalizeRootPath, writeStatusRecord } from '../../lib/index.js';
 import { EXIT, UsageError } from './exit-codes.js';
 import { getString, parseFlags, type ParsedFlags } from './flags.js';
 import type { Reporter } from './reporter.js';
@@ -48,7 +47,6 @@ export async function runExec(
       kind: 'exec' as const,
       instance: rserver.instance.name,
       pid: process.pid,
-      lockTarget: rserver.instance.lockTarget,
       socket: rserver.socketPath,
       prefix: rserver.rootPath,
       startedAt: new Date().toISOString(),
@@ -56,7 +54,7 @@ export async function runExec(
       rserverPid: rserver.pid,
       readySince: new Date().toISOString(),
     };
-    await writeStatusFile(rserver.instance.dir, record);
+    await writeStatusRecord(rserver.instance.statusFile, record);
     reporter.info(`serving RStudio on ${rserver.socketPath}`, {
       socket: rserver.socketPath,
       pid: rserver.pid,
@@ -65,7 +63,6 @@ export async function runExec(
       rserver.exited.then((exit) => ({ exit })),
       shutdown.signal.then((signal) => ({ signal })),
     ]);
-    await removeStatusFile(rserver.instance.dir);
     if ('signal' in ended) {
       reporter.step(`${ended.signal}: stopping rserver`);
       await rserver.stop();

@@ -6,6 +6,7 @@ Usage:
   rsession-proxy status [--json]
   rsession-proxy stop [--instance=NAME | --socket=PATH]
   rsession-proxy doctor [--json]
+  rsession-proxy relay --socket=PATH
 
 Commands:
   exec     Run rserver on a socket someone else chose (jupyter-server-proxy's command).
@@ -14,6 +15,7 @@ Commands:
   status   Show this user's instances.
   stop     Stop a running serve or exec cleanly.
   doctor   Check everything a start needs, with a hint for each problem.
+  relay    Internal: what a Slurm job step runs to carry a connection to a socket.
 
 Options:
   -h, --help      Help for the command (rsession-proxy serve --help).
@@ -67,7 +69,8 @@ Options:
                         Where to listen (RSESSION_PROXY_LISTEN; default a Unix socket in
                         the instance's private directory). A TCP port always needs a token.
   --prefix=/P/          Serve RStudio under this path (RSESSION_PROXY_PREFIX; default /)
-  --token=T             Access token (visible in ps: prefer the next two)
+  --token=T             Access token: 22+ URL-safe characters, not repetitive (make one with
+                        \`openssl rand -base64 32\`); visible in ps: prefer the next two
   --token-file=FILE     Read the token from a file of yours with mode 0600
                         (also RSESSION_PROXY_TOKEN, RSESSION_PROXY_TOKEN_FILE)
   --no-token            No token (only with --listen=unix:PATH). Default: a new random token
@@ -81,6 +84,8 @@ Options:
 ${LAUNCH_OPTIONS}
 
 Endpoints: <prefix>_rsession-proxy/health (no auth: "ok"), <prefix>_rsession-proxy/status.
+Requests from pages of other origins (POST, PUT, PATCH, DELETE, WebSockets) get 403; the
+token and serve's cookie never reach rserver; the cookie stops working when serve stops.
 
 Examples:
   rsession-proxy serve
@@ -106,4 +111,13 @@ export const DOCTOR_HELP = `Usage: rsession-proxy doctor [--json] [--rserver=FIL
 Checks what a start needs: rserver and its version (--www-socket support), R, the private
 directories, socket path lengths, setpriv and XDG_RUNTIME_DIR. Prints a checklist with a hint
 per problem; exits 1 when something blocks a start.
+`;
+
+export const RELAY_HELP = `Usage: rsession-proxy relay --socket=PATH
+
+Internal: what a Slurm job step runs on the compute node to carry one connection from the
+login node to RStudio's socket there. Copies stdin to the Unix socket PATH and the socket to
+stdout; when stdin ends it half-closes the socket and keeps copying until the socket closes,
+then exits 0 once stdout has drained. Exits 1, saying why on stderr, when it cannot connect
+(no socket, nothing listening, permission denied) or the connection fails.
 `;

@@ -3,8 +3,17 @@ import { runDoctor, parseDoctorFlags } from './doctor.js';
 import { parseExecFlags, runExec } from './exec.js';
 import { EXIT, UsageError, getExitCode } from './exit-codes.js';
 import { getBoolean, getString, type ParsedFlags } from './flags.js';
-import { DOCTOR_HELP, EXEC_HELP, MAIN_HELP, SERVE_HELP, STATUS_HELP, STOP_HELP } from './help.js';
+import {
+  DOCTOR_HELP,
+  EXEC_HELP,
+  MAIN_HELP,
+  RELAY_HELP,
+  SERVE_HELP,
+  STATUS_HELP,
+  STOP_HELP,
+} from './help.js';
 import { createReporter, type LogFormat } from './reporter.js';
+import { parseRelayFlags, runRelay } from './relay.js';
 import { parseServeFlags, runServe } from './serve.js';
 import { parseStatusFlags, runStatus } from './status.js';
 import { parseStopFlags, runStop } from './stop.js';
@@ -45,6 +54,7 @@ const COMMANDS = {
   status: { parse: parseStatusFlags, help: STATUS_HELP },
   stop: { parse: parseStopFlags, help: STOP_HELP },
   doctor: { parse: parseDoctorFlags, help: DOCTOR_HELP },
+  relay: { parse: parseRelayFlags, help: RELAY_HELP },
 } as const;
 
 // The whole command: returns the exit code; only bin/rsession-proxy.js exits the process.
@@ -87,6 +97,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await runStatus(flags, io.env, io.stdout);
       case 'stop':
         return await runStop(flags, io.env, reporter);
+      case 'relay':
+        return await runRelay(flags, process.stdin, io.stdout);
       default:
         return await runDoctor(flags, io.env, io.stdout);
     }

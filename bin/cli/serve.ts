@@ -5,11 +5,15 @@ import {
   findRServer,
   isRSessionProxyError,
   normalizeRootPath,
+  parseListenSpec,
+  readTokenFile,
+  serve,
+  validateAllowHost,
   validateInstanceName,
+  validateToken,
+  type ListenSpec,
+  type ServeOptions,
 } from '../../lib/index.js';
-import { parseListenSpec, type ListenSpec } from '../../lib/serve/listen.js';
-import { serve, type ServeOptions } from '../../lib/serve/server.js';
-import { readTokenFile, validateToken } from '../../lib/serve/token.js';
 import { EXIT, UsageError } from './exit-codes.js';
 import {
   getBoolean,
@@ -92,12 +96,7 @@ async function buildServeOptions(
     ...getStrings(flags, 'allow-host'),
     ...(env.RSESSION_PROXY_ALLOW_HOSTS ?? '').split(',').filter(Boolean),
   ];
-  for (const host of allowHosts) {
-    if (!/^[A-Za-z0-9.-]{1,253}$/.test(host))
-      throw usage(
-        `--allow-host needs a host name such as rstudio.example.org, got ${JSON.stringify(host)}`,
-      );
-  }
+  for (const host of allowHosts) validateAllowHost(host, '--allow-host');
   const instance = getString(flags, 'instance') ?? (env.RSESSION_PROXY_INSTANCE || undefined);
   const prefix = getString(flags, 'prefix') ?? (env.RSESSION_PROXY_PREFIX || undefined);
   return {

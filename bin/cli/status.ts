@@ -1,5 +1,4 @@
-import { resolveRuntimeBase } from '../../lib/index.js';
-import { listInstances, type InstanceStatus } from '../../lib/status-file.js';
+import { listInstances, type InstanceStatus } from '../../lib/index.js';
 import { EXIT } from './exit-codes.js';
 import { getBoolean, getString, parseFlags, type ParsedFlags } from './flags.js';
 
@@ -13,21 +12,22 @@ export function parseStatusFlags(argv: readonly string[]): ParsedFlags {
 }
 
 function describe(status: InstanceStatus) {
-  const record = status.record;
+  const { record, running } = status;
   const since = (iso: string | undefined) =>
     iso ? Math.round((Date.now() - Date.parse(iso)) / 1000) : null;
   return {
     instance: status.name,
-    kind: record?.kind ?? null,
-    running: status.running,
-    state: status.running ? (record?.state ?? 'unknown') : 'not running',
-    supervisorPid: status.running ? (record?.pid ?? null) : null,
-    rserverPid: status.running ? (record?.rserverPid ?? null) : null,
-    socket: record?.socket ?? null,
-    listener: record?.listener ?? null,
-    prefix: record?.prefix ?? null,
-    uptime: status.running ? since(record?.readySince) : null,
-    lastActivity: record?.lastActivity ?? null,
+    kind: record.kind,
+    running,
+    state: running ? record.state : 'not running',
+    supervisorPid: running ? record.pid : null,
+    rserverPid: running ? (record.rserverPid ?? null) : null,
+    socket: record.socket,
+    listener: record.listener ?? null,
+    prefix: record.prefix ?? null,
+    uptime: running ? since(record.readySince) : null,
+    lastActivity: record.lastActivity ?? null,
+    dir: status.dir,
   };
 }
 
@@ -37,18 +37,21 @@ export async function runStatus(
   env: NodeJS.ProcessEnv,
   stdout: NodeJS.WritableStream,
 ): Promise<number> {
-  const base = resolveRuntimeBase({ runtimeDir: getString(flags, 'runtime-dir'), env });
-  const instances = (await listInstances(base.path)).map(describe);
+  const list = await listInstances({ runtimeDir: getString(flags, 'runtime-dir'), env });
+  const instances = list.instances.map(describe);
   if (getBoolean(flags, 'json')) {
-    stdout.write(`${JSON.stringify({ runtimeDir: base.path, instances }, null, 2)}\n`);
+    stdout.write(
+      `${JSON.stringify({ runtimeDirs: list.bases, refused: list.refused, instances }, null, 2)}\n`,
+    );
     return EXIT.ok;
   }
+  for (const refused of list.refused) stdout.write(`! not read (not private): ${refused}\n`);
   if (instances.length === 0) {
-    stdout.write(`No instances in ${base.path}.\n`);
+    stdout.write(`No instances in ${list.bases.join(', ') || 'any runtime directory'}.\n`);
     return EXIT.ok;
   }
   for (const i of instances) {
-    stdout.write(`${i.instance} (${i.kind ?? '?'}): ${i.state}\n`);
+    stdout.write(`${i.instance} (${i.kind}): ${i.state}\n`);
     if (!i.running) continue;
     const lines = [
       ['supervisor pid', i.supervisorPid],
@@ -58,6 +61,7 @@ export async function runStatus(
       ['prefix', i.prefix],
       ['uptime', i.uptime === null ? null : `${i.uptime} s`],
       ['last activity', i.lastActivity],
+      ['directory', i.dir],
     ] as const;
     for (const [label, value] of lines) if (value !== null) stdout.write(`  ${label}: ${value}\n`);
   }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { isAbsolute } from 'node:path';
 import type { Backend, BackendState, SocketEndpoint } from '../backend.js';
 import { RSessionProxyError } from '../errors.js';
-import { assertSocketPathLength } from '../socket-path.js';
+import { assertSocketPathLength } from '../instance/socket-path.js';
 
 // An rserver someone else runs on a known socket: always "running", and a dead socket shows up
 // as a 502 when a request tries it.

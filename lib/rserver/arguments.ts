@@ -1,7 +1,5 @@
 import { RSessionProxyError } from '../errors.js';
-
-/** The environment variable that marks rserver and everything it starts as this instance's. */
-export const INSTANCE_MARKER = 'RSESSION_PROXY_MARKER';
+import { INSTANCE_MARKER } from '../instance/marker.js';
 
 export interface RServerArgsInput {
   socketPath: string;

@@ -60,3 +60,12 @@ export function findRServer(options: FindRServerOptions = {}): string {
     },
   );
 }
+
+// The R rserver is given: the option, then RSTUDIO_WHICH_R, then R on PATH; undefined leaves it
+// to rserver (which then fails with a line known-errors.ts explains).
+export function findR(options: {
+  r?: string | undefined;
+  env: NodeJS.ProcessEnv;
+}): string | undefined {
+  return options.r ?? (options.env.RSTUDIO_WHICH_R || undefined) ?? findOnPath('R', options.env);
+}

@@ -1,8 +1,11 @@
+import { resolveInstanceLayout, type InstanceLayout } from '../instance/layout.js';
+import { openLayout } from '../instance/open.js';
 import { findRServer } from './find.js';
-import { openInstance, type InstanceLayout } from './instance.js';
 import { normalizeLaunchOptions, type LaunchOptions } from './options.js';
 import { probeRServer } from './probe.js';
-import { startRServer, throwIfAborted, type RServerProcess } from './spawn.js';
+import { throwIfAborted } from './exit-errors.js';
+import type { RServerProcess } from './running.js';
+import { startRServer } from './start.js';
 
 export interface RServer extends RServerProcess {
   /** The instance's paths: its private directory, socket, data directory… */
@@ -20,12 +23,14 @@ export async function launchRServer(
     findRServer({ rserver: normalized.rserver, env: normalized.env }),
   );
   throwIfAborted(options.signal);
-  const instance = await openInstance(normalized);
+  const layout = resolveInstanceLayout(normalized.instance);
+  const instance = await openLayout(layout, normalized);
   let rserver: RServerProcess;
   try {
+    instance.verify();
     rserver = await startRServer({
       options: normalized,
-      layout: instance.layout,
+      layout,
       probe,
       signal: options.signal,
       afterStop: () => instance.close(),
@@ -34,5 +39,5 @@ export async function launchRServer(
     await instance.close();
     throw error;
   }
-  return Object.assign(rserver, { instance: instance.layout });
+  return Object.assign(rserver, { instance: layout });
 }

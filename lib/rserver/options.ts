@@ -1,19 +1,21 @@
 import { resolve } from 'node:path';
 import { RSessionProxyError } from '../errors.js';
+import {
+  normalizeInstanceOptions,
+  type InstanceOptions,
+  type InstanceSpec,
+} from '../instance/options.js';
 import type { Logger } from '../logger.js';
 import { hasControlCharacters } from '../validate.js';
 import { MANAGED_OPTIONS } from './arguments.js';
 
-export interface LaunchOptions {
-  /** Instance name, 1-32 of [A-Za-z0-9._-]; default `default`. */
-  instance?: string | undefined;
-  /** Base of the private runtime directories (see docs/security.md). */
-  runtimeDir?: string | undefined;
-  /**
-   * Serve on this socket instead of `<instance dir>/rserver.sock` (jupyter-server-proxy's
-   * `{unix_socket}`); its directory must be private, and is created 0700 when missing.
-   */
-  socketPath?: string | undefined;
+/**
+ * How to launch rserver. `instance`, `socketPath`, `runtimeDir` and `ephemeral` choose the
+ * instance (instance/options.ts): `socketPath` makes rserver listen on a socket someone else
+ * chose (jupyter-server-proxy's `{unix_socket}`) instead of `<instance dir>/rserver.sock`; its
+ * directory must be private, and is created 0700 when missing.
+ */
+export interface LaunchOptions extends InstanceOptions {
   /** The path prefix a proxy adds (`--www-root-path`); default `/`. */
   rootPath?: string | undefined;
   /** The rserver binary; default: RSESSION_PROXY_RSERVER, PATH, the install paths. */
@@ -37,9 +39,7 @@ export interface LaunchOptions {
 }
 
 export interface NormalizedLaunchOptions {
-  instance: string;
-  runtimeDir: string | undefined;
-  socketPath: string | undefined;
+  instance: InstanceSpec;
   rootPath: string;
   rserver: string | undefined;
   r: string | undefined;
@@ -144,13 +144,10 @@ export function normalizeLaunchOptions(options: LaunchOptions = {}): NormalizedL
   const env = options.env ?? process.env;
   // rserver runs in --server-working-dir (/): a relative R path would name another file there.
   const absolute = (path: string | undefined) => (path === undefined ? undefined : resolve(path));
-  const socketPath = validatePath('socketPath', options.socketPath);
   const threadPoolSize =
     options.threadPoolSize ?? numberFromEnv(env, 'JUPYTER_RSESSION_PROXY_THREAD_POOL_SIZE');
   return {
-    instance: options.instance ?? 'default',
-    runtimeDir: options.runtimeDir,
-    socketPath: absolute(socketPath),
+    instance: normalizeInstanceOptions({ ...options, env }),
     rootPath: normalizeRootPath(options.rootPath ?? '/'),
     rserver: validatePath('rserver', options.rserver),
     r: absolute(validatePath('r', options.r)),

@@ -3,26 +3,18 @@ import { lstat } from 'node:fs/promises';
 import type { Backend, BackendState } from '../backend.js';
 import { RSessionProxyError, isRSessionProxyError } from '../errors.js';
 import { findRServer } from './find.js';
-import {
-  cleanSockets,
-  openInstance,
-  resolveInstanceLayout,
-  type InstanceLayout,
-  type OpenInstance,
-} from './instance.js';
+import { resolveInstanceLayout, type InstanceLayout } from '../instance/layout.js';
+import { cleanSockets, openLayout, type OpenInstance } from '../instance/open.js';
 import {
   normalizeLaunchOptions,
   type LaunchOptions,
   type NormalizedLaunchOptions,
 } from './options.js';
 import { probeRServer } from './probe.js';
-import {
-  getSetprivPrefix,
-  startRServer,
-  throwIfAborted,
-  type RServerExit,
-  type RServerProcess,
-} from './spawn.js';
+import { throwIfAborted } from './exit-errors.js';
+import type { RServerExit, RServerProcess } from './running.js';
+import { detectSandbox } from './sandbox-detect.js';
+import { startRServer } from './start.js';
 
 export interface SupervisorOptions extends LaunchOptions {
   /** How often to check that the socket and the instance directory still exist, in ms; default 2 000. */
@@ -69,7 +61,7 @@ export class Supervisor extends EventEmitter implements Backend {
     super();
     this.#options = normalizeLaunchOptions(options);
     this.#watchInterval = options.watchInterval ?? 2000;
-    this.layout = resolveInstanceLayout(this.#options);
+    this.layout = resolveInstanceLayout(this.#options.instance);
   }
 
   get state(): BackendState {
@@ -107,20 +99,21 @@ export class Supervisor extends EventEmitter implements Backend {
   async open(): Promise<InstanceLayout> {
     if (this.#closed) throw new RSessionProxyError('ECLOSED', 'The supervisor was closed.');
     if (this.#instance) return this.#instance.layout;
-    this.#opening ??= openInstance(this.#options, (error) => this.#lose(error)).finally(
-      () => (this.#opening = undefined),
-    );
+    this.#opening ??= openLayout(this.layout, {
+      ...this.#options,
+      onCompromised: (error) => this.#lose(error),
+    }).finally(() => (this.#opening = undefined));
     this.#instance = await this.#opening;
     this.#probeAhead();
     return this.#instance.layout;
   }
 
-  // Learning what rserver supports runs it twice (--help, --version), and setpriv once; a server
-  // that opens the instance before its first request has that done by then, rather than making
-  // the first request wait for it (npm run bench). The results are cached per binary; a failed
-  // probe is not kept, and the start runs it again and reports it.
+  // Learning what rserver supports runs it twice (--help, --version), and setpriv and unshare
+  // once each; a server that opens the instance before its first request has that done by then,
+  // rather than making the first request wait for it (npm run bench). The results are cached;
+  // a failed probe is not kept, and the start runs it again and reports it.
   #probeAhead(): void {
-    getSetprivPrefix(this.#options.env);
+    detectSandbox(this.#options.env).catch(() => undefined);
     try {
       const rserver = findRServer({ rserver: this.#options.rserver, env: this.#options.env });
       probeRServer(rserver).catch(() => undefined);
@@ -150,6 +143,8 @@ export class Supervisor extends EventEmitter implements Backend {
       );
       await this.open();
       throwIfAborted(abort.signal);
+      // The directory checked at open must still be the one rserver is about to use.
+      this.#instance?.verify();
       this.#starts++;
       const rserver = await startRServer({
         options: this.#options,

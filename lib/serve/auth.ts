@@ -1,58 +1,77 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { getCookieValue, hasValidCredential, tokensEqual } from './token.js';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { formatFrontCookie, getCookieValues, type FrontCookie } from './cookie.js';
+import { getQueryParam, removeQueryParam, type RequestTarget } from './request-target.js';
 
 export type AuthDecision =
   /** Let the request through. */
   | { kind: 'allow' }
-  /** The token came in the query: it was right; set the cookie and redirect without it. */
+  /** The token came in the query of a GET: set the cookie and redirect without the token. */
   | { kind: 'redirect'; location: string; cookie: string }
-  /** No credential (401) or a wrong one (403). */
+  /** No valid credential (401) or a wrong token (403). */
   | { kind: 'deny'; status: 401 | 403 };
 
 export interface TokenAuth {
-  token: string;
-  cookieName: string;
-  /** Path of the cookie: the prefix. */
-  cookiePath: string;
+  isToken: (given: string) => boolean;
+  cookie: FrontCookie;
+  isCookie: (given: string) => boolean;
 }
 
-// Token auth as Jupyter does it: `?token=` once (then an HttpOnly, SameSite=Strict cookie
-// scoped to the prefix), or `Authorization: token <t>`. The query form redirects so the token
-// leaves the address bar and the browser history.
+// The token and this run's cookie, ready to be compared with what requests present.
+export function createTokenAuth(token: string, cookie: FrontCookie): TokenAuth {
+  return {
+    isToken: createSecretMatcher(token),
+    cookie,
+    isCookie: createSecretMatcher(cookie.value),
+  };
+}
+
+// Token auth as Jupyter does it: `?token=` once (then the front's cookie), or
+// `Authorization: token <t>`. The query form of a GET redirects, so that the token leaves the
+// address bar and the browser history. A wrong token is refused (403); a cookie of another
+// run or another serve is no credential at all (401: open the URL with the token again).
 export function authenticate(
-  req: IncomingMessage,
+  headers: IncomingHttpHeaders,
+  target: RequestTarget,
   auth: TokenAuth,
   allowRedirect: boolean,
 ): AuthDecision {
-  // Most requests have no token in their query: they are not parsed as URLs. (A parameter named
-  // token is spelt `token`, or percent-encoded.)
-  const target = req.url ?? '/';
-  const query = target.slice(target.indexOf('?') + 1 || target.length);
-  const url =
-    query.includes('token') || query.includes('%')
-      ? new URL(target, 'http://localhost')
-      : undefined;
-  const fromQuery = url?.searchParams.get('token') ?? null;
-  if (url !== undefined && fromQuery !== null) {
-    if (!tokensEqual(fromQuery, auth.token)) return { kind: 'deny', status: 403 };
+  const fromQuery = getQueryParam(target.query, 'token');
+  if (fromQuery !== undefined) {
+    if (!auth.isToken(fromQuery)) return { kind: 'deny', status: 403 };
     if (!allowRedirect) return { kind: 'allow' };
-    url.searchParams.delete('token');
-    const cookie = `${auth.cookieName}=${getCookieValue(auth.token)}; Path=${auth.cookiePath}; HttpOnly; SameSite=Strict`;
-    return { kind: 'redirect', location: `${url.pathname}${url.search}`, cookie };
+    const query = removeQueryParam(target.query, 'token');
+    const location = toLocation(query === '' ? target.path : `${target.path}?${query}`);
+    return { kind: 'redirect', location, cookie: formatFrontCookie(auth.cookie) };
   }
-  if (hasValidCredential(req, auth.token, auth.cookieName)) return { kind: 'allow' };
-  const presented =
-    req.headers.authorization !== undefined ||
-    (req.headers.cookie ?? '').includes(`${auth.cookieName}=`);
-  return { kind: 'deny', status: presented ? 403 : 401 };
+  const authorization = headers.authorization;
+  const presented = authorization === undefined ? undefined : getPresentedToken(authorization);
+  if (presented !== undefined && auth.isToken(presented)) return { kind: 'allow' };
+  // Another scheme (Basic, from a proxy in front) leaves the cookie to decide.
+  const cookies = getCookieValues(headers.cookie, auth.cookie.name);
+  if (cookies.some((value) => auth.isCookie(value))) return { kind: 'allow' };
+  return { kind: 'deny', status: presented === undefined ? 401 : 403 };
 }
 
-export function sendRedirect(res: ServerResponse, location: string, cookie?: string): void {
-  res.writeHead(302, {
-    Location: location,
-    'Cache-Control': 'no-store',
-    'Content-Length': 0,
-    ...(cookie && { 'Set-Cookie': cookie }),
-  });
-  res.end();
+// The token of `Authorization: token <t>` (or `Bearer <t>`).
+function getPresentedToken(authorization: string): string | undefined {
+  return /^(?:token|bearer)\s+(\S+)$/i.exec(authorization.trim())?.[1];
+}
+
+// A path the browser follows as a path of this host: anything but visible ASCII is
+// percent-encoded, backslashes too (a browser reads `/\x` as `//x`, another host).
+function toLocation(target: string): string {
+  return target.replace(
+    /[^\x21-\x5b\x5d-\x7e]/g,
+    (char) => `%${char.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`,
+  );
+}
+
+const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
+
+// Compares in constant time whatever the lengths: both sides are hashed to 32 bytes first (the
+// secret's once, not for every request).
+export function createSecretMatcher(secret: string): (given: string) => boolean {
+  const expected = digest(secret);
+  return (given) => timingSafeEqual(digest(given), expected);
 }

@@ -4,8 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { RSessionProxyError } from '../errors.js';
 import { ensurePrivateDir } from '../private-dir.js';
-import { assertSocketPathLength, removeStaleSocket } from '../socket-path.js';
+import { assertSocketPathLength, removeStaleSocket } from '../instance/socket-path.js';
 import { hasControlCharacters } from '../validate.js';
+
+const LISTEN_BACKLOG = 4096;
 
 /** A Unix socket path, or a TCP host and port (port 0 picks a free one). */
 export type ListenSpec = { path: string } | { host: string; port: number };
@@ -57,8 +59,11 @@ export async function listen(server: Server, spec: ListenSpec): Promise<ListenSp
       server.off('error', reject);
       resolve();
     };
-    if ('path' in spec) server.listen(spec.path, done);
-    else server.listen(spec.port, spec.host, done);
+    // A deep accept queue (Linux caps it at net.core.somaxconn): when a crowd fills Node's
+    // default of 511, the kernel drops new connections, the owner's too, which then wait a
+    // second for their retry.
+    if ('path' in spec) server.listen({ path: spec.path, backlog: LISTEN_BACKLOG }, done);
+    else server.listen({ port: spec.port, host: spec.host, backlog: LISTEN_BACKLOG }, done);
   });
   if ('path' in spec) {
     await chmod(spec.path, 0o600);

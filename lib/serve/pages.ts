@@ -6,7 +6,8 @@ function wantsHtml(req: IncomingMessage): boolean {
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-// A short answer in the format the client asked for: a page for browsers, JSON otherwise.
+// A short answer in the format the client asked for: a page for browsers, JSON otherwise. A
+// refusal closes the connection: a client that was refused has no business keeping it.
 export function sendMessage(
   req: IncomingMessage,
   res: ServerResponse,
@@ -27,6 +28,7 @@ export function sendMessage(
     'Content-Type': html ? 'text/html; charset=utf-8' : 'application/json',
     'Content-Length': Buffer.byteLength(body),
     'Cache-Control': 'no-store',
+    ...(status >= 400 && { Connection: 'close' }),
     ...headers,
   });
   res.end(body);
@@ -40,4 +42,33 @@ export function refuseUpgrade(
 ): void {
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+export function sendRedirect(res: ServerResponse, location: string, cookie?: string): void {
+  res.writeHead(302, {
+    Location: location,
+    'Cache-Control': 'no-store',
+    'Content-Length': 0,
+    ...(cookie && { 'Set-Cookie': cookie }),
+  });
+  res.end();
+}
+
+export function sendText(res: ServerResponse, text: string): void {
+  res.writeHead(200, {
+    'Content-Type': 'text/plain',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  });
+  res.end(text);
+}
+
+export function sendJson(res: ServerResponse, value: unknown): void {
+  const body = `${JSON.stringify(value)}\n`;
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+  });
+  res.end(body);
 }

@@ -1,100 +1,64 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { lstat, readFile } from 'node:fs/promises';
-import type { IncomingMessage } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { RSessionProxyError } from '../errors.js';
-import { formatMode } from '../private-dir.js';
-import { describeUid } from '../users.js';
 
-// 32 random bytes, URL-safe.
+/** Fewer characters than this cannot hold the ~128 bits a token needs (22 base64 characters). */
+export const MIN_TOKEN_LENGTH = 22;
+const MAX_TOKEN_LENGTH = 512;
+/** What the crude estimate below must reach; every random token of 22+ characters clears it. */
+const MIN_TOKEN_BITS = 40;
+
+const TOKEN_CHARACTERS = /^[A-Za-z0-9._~+/=-]*$/;
+const HOW_TO_GENERATE =
+  'generate one with `openssl rand -base64 32` (or leave the token out: serve makes a 256-bit one)';
+
+// 32 random bytes, URL-safe: 256 bits.
 export function generateToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
-const TOKEN_PATTERN = /^[A-Za-z0-9._~+/=-]{16,512}$/;
+// The one place that decides whether a token a user picked (flag, file, environment, option)
+// is good enough: long enough, URL-safe, and not a run of repeated or consecutive characters.
+export function validateToken(token: unknown, source: string): string {
+  const problem = getTokenProblem(token);
+  if (problem === undefined) return token as string;
+  throw new RSessionProxyError(
+    'EINVALIDOPTION',
+    `The token from ${source} ${problem}; ${HOW_TO_GENERATE}.`,
+  );
+}
 
-export function validateToken(token: string, source: string): string {
-  if (!TOKEN_PATTERN.test(token)) {
-    throw new RSessionProxyError(
-      'EINVALIDOPTION',
-      `The token from ${source} must be 16 to 512 URL-safe characters (letters, digits, . _ ~ + / = -).`,
-    );
+// What is wrong with a token, in words, or undefined when nothing is.
+export function getTokenProblem(token: unknown): string | undefined {
+  if (typeof token !== 'string') return 'is not a string';
+  if (token.length < MIN_TOKEN_LENGTH || token.length > MAX_TOKEN_LENGTH) {
+    return `must be ${MIN_TOKEN_LENGTH} to ${MAX_TOKEN_LENGTH} characters long, not ${token.length}`;
   }
-  return token;
-}
-
-// Reads a token file that only its owner can read: a token others can read protects nothing.
-export async function readTokenFile(path: string): Promise<string> {
-  const stats = await lstat(path).catch((error: unknown) => {
-    throw new RSessionProxyError(
-      'EINVALIDOPTION',
-      `Cannot read the token file ${path}: ${(error as Error).message}.`,
-      { path, cause: error },
-    );
-  });
-  const uid = process.getuid?.() ?? -1;
-  if (!stats.isFile() || stats.uid !== uid || (stats.mode & 0o077) !== 0) {
-    const problem = !stats.isFile()
-      ? 'it is not a regular file'
-      : stats.uid !== uid
-        ? `it is owned by ${describeUid(stats.uid)}`
-        : `its mode is ${formatMode(stats.mode)}`;
-    throw new RSessionProxyError(
-      'ENOTPRIVATE',
-      `Refusing the token file ${path}: ${problem}; it must be yours with mode 0600.`,
-      {
-        path,
-        hint: `Run \`chmod 600 ${path}\`, or use a file of your own.`,
-      },
-    );
+  if (!TOKEN_CHARACTERS.test(token)) {
+    return 'may only hold URL-safe characters (letters, digits, . _ ~ + / = -)';
   }
-  return validateToken((await readFile(path, 'utf8')).trim(), path);
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
-
-// What the given value is compared with, kept for the token in use: every request is checked,
-// and hashing the same token (or computing the same HMAC) for each one is CPU for nothing.
-let expectedDigest: { token: string; digest: Buffer } | undefined;
-let cookieValue: { token: string; value: string } | undefined;
-
-// Compares in constant time whatever the lengths: both sides are hashed to 32 bytes first.
-export function tokensEqual(given: string, expected: string): boolean {
-  if (expectedDigest?.token !== expected)
-    expectedDigest = { token: expected, digest: digest(expected) };
-  return timingSafeEqual(digest(given), expectedDigest.digest);
-}
-
-// The cookie value proves knowledge of the token without being the token itself.
-export function getCookieValue(token: string): string {
-  if (cookieValue?.token !== token) {
-    const value = createHmac('sha256', token).update('rsession-proxy cookie').digest('base64url');
-    cookieValue = { token, value };
-  }
-  return cookieValue.value;
-}
-
-// The credential a request carries: `Authorization: token <t>` (or Bearer), or the cookie.
-export function hasValidCredential(
-  req: IncomingMessage,
-  token: string,
-  cookieName: string,
-): boolean {
-  const authorization = req.headers.authorization;
-  if (authorization) {
-    const match = /^(?:token|bearer)\s+(\S+)$/i.exec(authorization.trim());
-    if (match?.[1] !== undefined && tokensEqual(match[1], token)) return true;
-  }
-  const cookie = getCookie(req.headers.cookie, cookieName);
-  return cookie !== undefined && tokensEqual(cookie, getCookieValue(token));
-}
-
-export function getCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const index = part.indexOf('=');
-    if (index > 0 && part.slice(0, index).trim() === name) return part.slice(index + 1).trim();
+  if (estimateTokenBits(token) < MIN_TOKEN_BITS) {
+    return 'is too easy to guess (repeated or consecutive characters)';
   }
   return undefined;
+}
+
+// A rough lower bound of a token's strength: the Shannon entropy of its characters and of the
+// steps between neighbours, times its length, whichever is smaller. `aaaa…` and `abab…` have
+// little of the first, `abcd…` and `0123…` none of the second; random text has plenty of both.
+export function estimateTokenBits(token: string): number {
+  const codes = Array.from(token, (char) => char.charCodeAt(0));
+  const steps = codes.slice(1).map((code, i) => code - (codes[i] ?? 0));
+  return Math.min(entropy(codes) * codes.length, entropy(steps) * steps.length);
+}
+
+// Shannon entropy, in bits per value, of the values' own distribution.
+function entropy(values: readonly number[]): number {
+  const counts = new Map<number, number>();
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+  let bits = 0;
+  for (const count of counts.values()) {
+    const p = count / values.length;
+    bits -= p * Math.log2(p);
+  }
+  return bits;
 }

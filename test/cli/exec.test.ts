@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
-import { chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { INSTANCE_MARKER } from '../../lib/index.js';
 import { CliProcess, DOUBLE_FLAGS, runCli, makeCliEnv } from '../helpers/cli.js';
 import { httpRequest } from '../helpers/http-client.js';
-import { pidsWithEnv } from '../helpers/proc.js';
+import { markedPidsUnder } from '../helpers/leftovers.js';
 import { FAKE_R, writeRserverVariant } from '../helpers/rserver-double.js';
 import { isRoot, notRootReason, useUsers } from '../helpers/users.js';
 
-const { root, env } = makeCliEnv();
+const { root, env, runtimeDir } = makeCliEnv();
 let dirs = 0;
 const newDir = () => join(root, `s${++dirs}`);
 
@@ -38,17 +37,13 @@ describe('rsession-proxy exec', () => {
       (await httpRequest({ socketPath: socket }, { path: '/auth-sign-in?appUri=%2F' })).status,
       302,
     );
-    assert.equal(pidsWithEnv(`${INSTANCE_MARKER}=${socket}`).length >= 1, true);
+    assert.equal(markedPidsUnder(runtimeDir).length >= 1, true);
 
     const exit = await exec.stop('SIGTERM');
     assert.equal(exit.code, 0, exec.stderr);
-    assert.deepEqual(
-      pidsWithEnv(`${INSTANCE_MARKER}=${socket}`),
-      [],
-      'rserver and rsession are gone',
-    );
+    assert.deepEqual(markedPidsUnder(runtimeDir), [], 'rserver and rsession are gone');
     assert.equal(existsSync(socket), false, 'socket removed');
-    assert.equal(existsSync(`${socket}.lock`), false, 'lock released');
+    assert.deepEqual(readdirSync(runtimeDir), [], 'lock released, state directory removed');
   });
 
   test('creates a missing socket directory with mode 0700; --log-format=json writes JSON lines', async () => {

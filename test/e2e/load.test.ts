@@ -21,6 +21,7 @@ import { waitUntil } from '../helpers/processes.js';
 import { readUsage, samplePeaks, type Usage } from '../helpers/proc-usage.js';
 import { writeRserverVariant } from '../helpers/rserver-double.js';
 import { fetchServed, signIn } from '../helpers/served.js';
+import { skipIfRanOnce } from '../helpers/once.js';
 
 const SECONDS = Number(process.env.LOAD_SECONDS || 12);
 // The warm-up brings the proxy to its working size (V8's heap and the allocator's arenas grow
@@ -63,7 +64,7 @@ async function settle(pid: number, limit: Usage): Promise<Usage & { ms: number }
 
 test(
   `${SECONDS} s of mixed load through serve: no failed request, descriptors and memory given back`,
-  { timeout: (SECONDS + WARM_UP_SECONDS) * 1000 + 3 * SETTLE_MS + 60_000 },
+  { timeout: (SECONDS + WARM_UP_SECONDS) * 1000 + 3 * SETTLE_MS + 60_000, skip: skipIfRanOnce },
   async (t) => {
     const { root, env, runtimeDir } = makeCliEnv();
     const rserver = await writeRserverVariant(root, {

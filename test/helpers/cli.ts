@@ -164,13 +164,14 @@ export interface RunningCli {
 }
 
 // Starts `serve` and resolves once it printed the URL to open; fails with its output if it exits
-// first or prints nothing within `timeout` ms.
+// first or prints nothing within `timeout` ms. `argv` as for CliProcess (another user's serve).
 export async function startCli(
   args: readonly string[],
   env: NodeJS.ProcessEnv,
   timeout = 20_000,
+  argv?: [string, string[]],
 ): Promise<RunningCli> {
-  const cli = new CliProcess(args, env);
+  const cli = new CliProcess(args, env, argv);
   let line: string;
   try {
     line = await cli.waitFor(/^\s+http:\/\/\S+/, timeout);

@@ -50,7 +50,18 @@ describe('in front of the rserver double, under /rstudio', () => {
     assert.equal(visits[1]?.answer.headers.location, `http://${host}/rstudio/`);
     assert.match(visits[2]?.answer.body ?? '', /<h1>RStudio<\/h1>/);
     const names = setCookies.map((line) => line.split('=')[0]);
-    assert.deepEqual(names, ['user-id', 'user-list-id', 'rs-csrf-token', 'persist-auth']);
+    assert.deepEqual(names, [
+      // rserver clears the sign-in cookies on its redirect to the sign-in page (1.4 and later),
+      'user-id',
+      'user-list-id',
+      'persist-auth',
+      // then sets them, with the CSRF cookie under its current and its old name (2022.02 on).
+      'user-id',
+      'user-list-id',
+      'persist-auth',
+      'rs-csrf-token',
+      'csrf-token',
+    ]);
     for (const line of setCookies) {
       const attributes = cookieAttributes(line);
       assert.equal(attributes.get('path'), '/rstudio', line);
@@ -70,7 +81,7 @@ describe('in front of the rserver double, under /rstudio', () => {
     for (const { answer } of visits.slice(0, -1)) {
       assert.match(answer.headers.location ?? '', /^https:\/\/hub\.example\.org\/rstudio\//);
     }
-    assert.equal(setCookies.length, 4);
+    assert.equal(setCookies.length, 8);
     for (const line of setCookies) assert.ok(cookieAttributes(line).has('secure'), line);
   });
 

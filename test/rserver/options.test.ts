@@ -25,7 +25,7 @@ describe('normalizeRootPath', () => {
 describe('normalizeLaunchOptions', () => {
   test('defaults', () => {
     const o = normalizeLaunchOptions({ env: {} });
-    assert.equal(o.instance, 'default');
+    assert.equal(o.instance.name, 'default');
     assert.equal(o.rootPath, '/');
     assert.equal(o.frameOrigin, 'same');
     assert.equal(o.timeout, 30_000);

@@ -1,0 +1,171 @@
+import { existsSync, lstatSync } from 'node:fs';
+import { getStateDirs } from './instance/state-dir.js';
+import { assertLayoutFits, resolveInstanceLayout } from './instance/layout.js';
+import { listRuntimeBaseCandidates } from './instance/runtime-base.js';
+import { assertSocketPathLength } from './instance/socket-path.js';
+import { getPrivacyProblem, getUid } from './private-dir.js';
+import { findR, findRServer } from './rserver/find.js';
+import { normalizeLaunchOptions, type LaunchOptions } from './rserver/options.js';
+import { probeRServer } from './rserver/probe.js';
+import { detectSandbox } from './rserver/sandbox-detect.js';
+import { findPdeathsigSetpriv } from './rserver/setpriv.js';
+
+export interface DoctorCheck {
+  name: string;
+  ok: boolean;
+  /** A failed blocking check stops a start; the others are advice. */
+  blocking: boolean;
+  detail: string;
+  hint?: string | undefined;
+}
+
+function fromError(name: string, error: unknown, blocking = true): DoctorCheck {
+  const { message, hint } = error as { message: string; hint?: string };
+  return { name, ok: false, blocking, detail: message.split('\n')[0] ?? message, hint };
+}
+
+// Whether a directory that may not exist yet is fit to be private: missing is fine (it will be
+// created 0700), present must already be private.
+function checkDir(name: string, path: string): DoctorCheck {
+  let stats;
+  try {
+    stats = lstatSync(path);
+  } catch {
+    return { name, ok: true, blocking: true, detail: `${path} (will be created with mode 0700)` };
+  }
+  const problem = getPrivacyProblem(stats, getUid());
+  return problem
+    ? {
+        name,
+        ok: false,
+        blocking: true,
+        detail: `${path}: ${problem}`,
+        hint: 'Fix or remove it, or choose another directory (--runtime-dir).',
+      }
+    : { name, ok: true, blocking: true, detail: `${path} (private)` };
+}
+
+async function checkRServer(options: ReturnType<typeof normalizeLaunchOptions>) {
+  const checks: DoctorCheck[] = [];
+  try {
+    const rserver = findRServer({ rserver: options.rserver, env: options.env });
+    checks.push({ name: 'rserver found', ok: true, blocking: true, detail: rserver });
+    try {
+      const probe = await probeRServer(rserver);
+      const socket = probe.options.has('www-socket');
+      checks.push({
+        name: 'rserver supports --www-socket',
+        ok: socket,
+        blocking: true,
+        detail: `${probe.version ?? 'version unknown'}: ${socket ? 'yes' : 'no (older than RStudio Server 2024.12.0)'}`,
+        hint: socket ? undefined : 'Install RStudio Server 2024.12.0 or newer.',
+      });
+    } catch (error) {
+      checks.push(fromError('rserver supports --www-socket', error));
+    }
+  } catch (error) {
+    checks.push(fromError('rserver found', error));
+  }
+  const r = findR(options);
+  checks.push(
+    r && existsSync(r)
+      ? { name: 'R found', ok: true, blocking: true, detail: r }
+      : {
+          name: 'R found',
+          ok: false,
+          blocking: true,
+          detail: r ? `${r} does not exist` : 'no R on PATH and RSTUDIO_WHICH_R unset',
+          hint: 'Install R, or point --r (RSTUDIO_WHICH_R) at it.',
+        },
+  );
+  return checks;
+}
+
+// The runtime directory: each candidate passed over (an unsafe parent, too long a path, an
+// XDG_RUNTIME_DIR that is not the user's) is advice; a refused one, or none at all, blocks.
+function checkRuntimeDirs(options: ReturnType<typeof normalizeLaunchOptions>): DoctorCheck[] {
+  const checks: DoctorCheck[] = [];
+  for (const candidate of listRuntimeBaseCandidates({
+    runtimeDir: options.instance.runtimeDir,
+    env: options.env,
+  })) {
+    if (candidate.unsafeAncestor !== undefined) {
+      checks.push({
+        name: 'runtime directory parents safe',
+        ok: false,
+        blocking: candidate.pinned,
+        detail: `${candidate.path}: ${candidate.problem ?? ''}`,
+        hint: candidate.pinned
+          ? 'Choose a directory whose parents only you and root can write to.'
+          : 'It is skipped; the next candidate is used. Set TMPDIR (or --runtime-dir) to a directory only you and root can write to.',
+      });
+    } else if (candidate.problem !== undefined) {
+      checks.push({
+        name: 'XDG_RUNTIME_DIR set and private',
+        ok: false,
+        blocking: false,
+        detail: `XDG_RUNTIME_DIR=${candidate.path} is not used: ${candidate.problem}`,
+        hint: 'Fine: a private directory in /tmp is used instead. Log in through systemd/pam_systemd to get /run/user/<uid>.',
+      });
+    }
+  }
+  let layout;
+  try {
+    layout = resolveInstanceLayout(options.instance);
+  } catch (error) {
+    checks.push(fromError('runtime directory', error));
+    return checks;
+  }
+  checks.push({
+    name: 'runtime directory',
+    ok: true,
+    blocking: true,
+    detail: `${layout.base.path} (from ${layout.base.source})`,
+  });
+  checks.push(checkDir('runtime directory private', layout.base.path));
+  checks.push(checkDir('instance directory private', layout.dir));
+  checks.push(checkDir('state directory private', getStateDirs().data));
+  for (const [name, check] of [
+    ['socket paths within 107 bytes', () => assertLayoutFits(layout)],
+    [
+      'listener socket path within 107 bytes',
+      () => assertSocketPathLength(layout.listenerSocketPath, 'listener socket'),
+    ],
+  ] as const) {
+    try {
+      check();
+      checks.push({ name, ok: true, blocking: true, detail: 'ok' });
+    } catch (error) {
+      checks.push(fromError(name, error));
+    }
+  }
+  return checks;
+}
+
+// Everything that decides whether a start can work here, each with a hint when it cannot.
+export async function runDoctor(options: LaunchOptions = {}): Promise<DoctorCheck[]> {
+  const normalized = normalizeLaunchOptions(options);
+  const checks = [...(await checkRServer(normalized)), ...checkRuntimeDirs(normalized)];
+  const setpriv = await findPdeathsigSetpriv(normalized.env);
+  checks.push({
+    name: 'setpriv --pdeathsig available',
+    ok: setpriv !== undefined,
+    blocking: false,
+    detail: setpriv ?? 'no',
+    hint: setpriv
+      ? undefined
+      : 'Install util-linux 2.33 or newer: without it rserver is stopped by the watchdog, not by the kernel, when the supervisor dies.',
+  });
+  const sandbox = await detectSandbox(normalized.env);
+  checks.push({
+    name: 'processes end with the supervisor',
+    ok: sandbox.kind === 'pid-namespace',
+    blocking: false,
+    detail: sandbox.description,
+    hint:
+      sandbox.kind === 'pid-namespace'
+        ? undefined
+        : 'The watchdog finds processes by the marker in their environment; one that clears its environment escapes it. util-linux 2.38 or newer with unprivileged user namespaces enabled puts rserver in a PID namespace, from which nothing escapes.',
+  });
+  return checks;
+}

@@ -1,0 +1,68 @@
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { hasControlCharacters } from '../validate.js';
+
+/** What a running `serve` or `exec` says about itself, in `<instance dir>/status.json`. */
+export interface StatusRecord {
+  kind: 'serve' | 'exec';
+  instance: string;
+  /** The supervisor's pid. */
+  pid: number;
+  /** rserver's socket. */
+  socket: string;
+  /** Where the front listens: `unix:<path>` or `<host>:<port>`. */
+  listener?: string | undefined;
+  prefix?: string | undefined;
+  startedAt: string;
+  state: string;
+  rserverPid?: number | undefined;
+  readySince?: string | undefined;
+  lastActivity?: string | undefined;
+  restarts?: number | undefined;
+}
+
+// Written atomically (temp file and rename), readable only by the owner like everything there.
+export async function writeStatusRecord(file: string, record: StatusRecord): Promise<void> {
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+  await rename(temporary, file);
+}
+
+export async function removeStatusRecord(file: string): Promise<void> {
+  await rm(file, { force: true });
+}
+
+// Reads a status record; undefined when there is none or it is not one. Only files in a
+// directory verified private are read (list.ts), and each field is checked anyway: its text is
+// shown to the user, so it may not carry control characters.
+export async function readStatusRecord(file: string): Promise<StatusRecord | undefined> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  return parseStatusRecord(value);
+}
+
+const TEXT_FIELDS = ['instance', 'socket', 'startedAt', 'state'] as const;
+const OPTIONAL_TEXT = ['listener', 'prefix', 'readySince', 'lastActivity'] as const;
+const OPTIONAL_NUMBERS = ['rserverPid', 'restarts'] as const;
+
+export function parseStatusRecord(value: unknown): StatusRecord | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const record = value as Record<string, unknown>;
+  const isText = (field: unknown): field is string =>
+    typeof field === 'string' && field.length <= 4096 && !hasControlCharacters(field);
+  const isCount = (field: unknown): field is number =>
+    typeof field === 'number' && Number.isSafeInteger(field) && field >= 0;
+  if (record.kind !== 'serve' && record.kind !== 'exec') return undefined;
+  if (!isCount(record.pid)) return undefined;
+  if (!TEXT_FIELDS.every((name) => isText(record[name]))) return undefined;
+  if (!OPTIONAL_TEXT.every((name) => record[name] === undefined || isText(record[name]))) {
+    return undefined;
+  }
+  if (!OPTIONAL_NUMBERS.every((name) => record[name] === undefined || isCount(record[name]))) {
+    return undefined;
+  }
+  return record as unknown as StatusRecord;
+}

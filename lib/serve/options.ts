@@ -1,0 +1,128 @@
+import { RSessionProxyError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { normalizePrefix } from '../proxy/prefix.js';
+import type { SupervisorOptions } from '../rserver/supervisor.js';
+import type { ListenSpec } from './listen.js';
+import { generateToken, validateToken } from './token.js';
+
+export interface ServeOptions extends Omit<SupervisorOptions, 'rootPath' | 'socketPath'> {
+  /** Default: `{ path: '<instance dir>/proxy.sock' }`, a private Unix socket. */
+  listen?: ListenSpec | undefined;
+  /** Where RStudio appears, e.g. `/rstudio/`; default `/`. */
+  prefix?: string | undefined;
+  /** The access token; generated when undefined; `false` for none (Unix listener only). */
+  token?: string | false | undefined;
+  /** Host names accepted besides localhost, 127.0.0.1 and [::1]. */
+  allowHosts?: readonly string[] | undefined;
+  /** Stop rserver after this many ms without traffic (it starts again on the next request). */
+  idleTimeout?: number | undefined;
+  /** A request's headers must arrive within this many ms. Default 60 000. */
+  headersTimeout?: number | undefined;
+  /** A connection that has carried no authenticated request is closed after this many ms. Default 30 000. */
+  unauthenticatedTimeout?: number | undefined;
+  /** At most this many such connections; the oldest makes room for a new one. Default 1024. */
+  maxUnauthenticated?: number | undefined;
+  logger?: Logger | undefined;
+}
+
+export interface NormalizedServeOptions {
+  /** For the supervisor: rserver's root path is the prefix. */
+  supervisor: SupervisorOptions;
+  listen: ListenSpec | undefined;
+  /** With a leading and a trailing slash. */
+  prefix: string;
+  /** undefined: no token (a Unix listener the caller chose so). */
+  token: string | undefined;
+  allowHosts: readonly string[];
+  idleTimeout: number;
+  headersTimeout: number;
+  unauthenticatedTimeout: number;
+  maxUnauthenticated: number;
+  logger: Logger | undefined;
+}
+
+const MAX_TIMEOUT = 2 ** 31 - 1;
+const HOST_NAME = /^[A-Za-z0-9.-]{1,253}$/;
+
+// Every default of serve() in one place, each value checked once with a message naming it; the
+// launcher's own options are the supervisor's to check.
+export function normalizeServeOptions(options: ServeOptions = {}): NormalizedServeOptions {
+  const {
+    listen,
+    prefix = '/',
+    token,
+    allowHosts = [],
+    idleTimeout = 0,
+    headersTimeout = 60_000,
+    unauthenticatedTimeout = 30_000,
+    maxUnauthenticated = 1024,
+    logger,
+    ...launch
+  } = { ...options };
+  const rootPath = `${normalizePrefix(prefix)}/`;
+  return {
+    supervisor: { ...launch, logger, rootPath },
+    listen,
+    prefix: rootPath,
+    token: resolveToken(token, listen),
+    allowHosts: validateAllowHosts(allowHosts),
+    idleTimeout: validateInteger(idleTimeout, 'idleTimeout', 0, MAX_TIMEOUT),
+    headersTimeout: validateInteger(headersTimeout, 'headersTimeout', 1, MAX_TIMEOUT),
+    unauthenticatedTimeout: validateInteger(
+      unauthenticatedTimeout,
+      'unauthenticatedTimeout',
+      1,
+      MAX_TIMEOUT,
+    ),
+    maxUnauthenticated: validateInteger(maxUnauthenticated, 'maxUnauthenticated', 1, 1_000_000),
+    logger,
+  };
+}
+
+// `false` asks for no token, which only a Unix listener may do (the default one is).
+function resolveToken(token: unknown, listen: ListenSpec | undefined): string | undefined {
+  if (token === false) {
+    if (listen !== undefined && !('path' in listen)) {
+      throw new RSessionProxyError(
+        'EINVALIDOPTION',
+        'A TCP listener always needs a token: every user on the host can connect to a port.',
+        { hint: 'Drop --no-token, or listen on a Unix socket (--listen=unix:/path).' },
+      );
+    }
+    return undefined;
+  }
+  return token === undefined ? generateToken() : validateToken(token, 'the `token` option');
+}
+
+// A host name as the Host header carries it, without a port: nothing that could hide a path.
+export function validateAllowHost(host: unknown, source: string): string {
+  if (typeof host === 'string' && HOST_NAME.test(host)) return host;
+  throw new RSessionProxyError(
+    'EINVALIDOPTION',
+    `Expected ${source} to be a host name such as rstudio.example.org, got ${describe(host)}.`,
+  );
+}
+
+function validateAllowHosts(hosts: unknown): readonly string[] {
+  if (!Array.isArray(hosts)) {
+    throw new RSessionProxyError(
+      'EINVALIDOPTION',
+      `Expected the \`allowHosts\` option to be an array of host names, got ${describe(hosts)}.`,
+    );
+  }
+  return hosts.map((host: unknown) => validateAllowHost(host, 'each of `allowHosts`'));
+}
+
+function validateInteger(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) {
+    return value;
+  }
+  throw new RSessionProxyError(
+    'EINVALIDOPTION',
+    `Expected the \`${name}\` option to be an integer from ${min} to ${max}, got ${describe(value)}.`,
+  );
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}

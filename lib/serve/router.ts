@@ -1,0 +1,130 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../logger.js';
+import type { ProxyAdapter } from '../proxy/adapter.js';
+import { authenticate, type TokenAuth } from './auth.js';
+import type { ConnectionGuard } from './connection-guard.js';
+import { removeCredentials } from './credentials.js';
+import { isForeignOrigin } from './origin.js';
+import { refuseUpgrade, sendJson, sendMessage, sendRedirect, sendText } from './pages.js';
+import { parseTarget } from './request-target.js';
+
+export const CONTROL_PATH = '_rsession-proxy/';
+
+export interface FrontRouterOptions {
+  prefix: string;
+  /** undefined: no token (a Unix listener only its owner can reach). */
+  auth: TokenAuth | undefined;
+  isAllowedHost: (host: string | undefined) => boolean;
+  adapter: ProxyAdapter;
+  guard: ConnectionGuard;
+  getStatus: () => unknown;
+  logger: Logger | undefined;
+}
+
+export interface FrontRouter {
+  readonly onRequest: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** CONNECT: a proxy's method, not RStudio's; answered instead of dropped without a word. */
+  readonly onConnect: (req: IncomingMessage, socket: Duplex) => void;
+}
+
+const HOST_HELP = 'Use http://localhost (or a host given with --allow-host).';
+const ORIGIN_HELP = 'A page of another site cannot send requests to this RStudio.';
+
+// What every request and upgrade goes through, in this order: a target that is a path, the
+// host guard (DNS rebinding), health, the Origin check (cross-site forgery), the token, then
+// status or rserver. Neither handler lets an exception out: one bad request must not end serve.
+export function createFrontRouter(options: FrontRouterOptions): FrontRouter {
+  const { prefix, auth, isAllowedHost, adapter, guard, getStatus, logger } = options;
+  const healthPath = `${prefix}${CONTROL_PATH}health`;
+  const statusPath = `${prefix}${CONTROL_PATH}status`;
+
+  const route = (req: IncomingMessage, res: ServerResponse) => {
+    const target = parseTarget(req.url);
+    if (target === undefined) {
+      return sendMessage(req, res, 400, 'Bad request', 'The request target must be a path.');
+    }
+    if (!isAllowedHost(req.headers.host)) {
+      return sendMessage(req, res, 403, 'Host not allowed', HOST_HELP);
+    }
+    if (target.path === healthPath) return sendText(res, 'ok\n');
+    if (isForeignOrigin(req, false)) {
+      return sendMessage(req, res, 403, 'Cross-origin request refused', ORIGIN_HELP);
+    }
+    if (auth) {
+      const allowRedirect = req.method === 'GET' || req.method === 'HEAD';
+      const decision = authenticate(req.headers, target, auth, allowRedirect);
+      if (decision.kind === 'deny') return denyRequest(req, res, decision.status);
+      guard.trust(req.socket);
+      if (decision.kind === 'redirect') {
+        return sendRedirect(res, decision.location, decision.cookie);
+      }
+    } else guard.trust(req.socket);
+    if (target.path === statusPath) return sendJson(res, getStatus());
+    if (target.path === '/' && prefix !== '/') return sendRedirect(res, prefix);
+    removeCredentials(req, target);
+    adapter.web(req, res);
+  };
+
+  const routeUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const target = parseTarget(req.url);
+    if (target === undefined) return refuseUpgrade(socket, 400, 'Bad Request');
+    if (!isAllowedHost(req.headers.host)) return refuseUpgrade(socket, 403, 'Forbidden');
+    if (isForeignOrigin(req, true)) return refuseUpgrade(socket, 403, 'Forbidden');
+    if (auth) {
+      const decision = authenticate(req.headers, target, auth, false);
+      if (decision.kind !== 'allow') {
+        const status = decision.kind === 'deny' ? decision.status : 401;
+        return refuseUpgrade(socket, status, status === 401 ? 'Unauthorized' : 'Forbidden');
+      }
+    }
+    guard.trust(socket);
+    removeCredentials(req, target);
+    adapter.upgrade(req, socket, head);
+  };
+
+  const report = (error: unknown) =>
+    logger?.({
+      level: 'error',
+      source: 'rsession-proxy',
+      message: `serve failed on a request: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    });
+
+  return {
+    onRequest: (req, res) => {
+      try {
+        route(req, res);
+      } catch (error) {
+        report(error);
+        if (res.headersSent) res.destroy();
+        else sendMessage(req, res, 500, 'Internal error', 'serve failed on this request.');
+      }
+    },
+    onUpgrade: (req, socket, head) => {
+      // Node drops its own 'error' listener from a socket it hands over as an upgrade: without
+      // this one, a client resetting the connection would crash serve.
+      socket.on('error', () => socket.destroy());
+      try {
+        routeUpgrade(req, socket, head);
+      } catch (error) {
+        report(error);
+        socket.destroy();
+      }
+    },
+    onConnect: (_req, socket) => {
+      socket.on('error', () => socket.destroy());
+      refuseUpgrade(socket, 405, 'Method Not Allowed');
+    },
+  };
+}
+
+function denyRequest(req: IncomingMessage, res: ServerResponse, status: 401 | 403): void {
+  sendMessage(
+    req,
+    res,
+    status,
+    status === 401 ? 'Token required' : 'Wrong token',
+    'Open the URL that `rsession-proxy serve` printed (it ends in ?token=…), or send `Authorization: token <token>`.',
+  );
+}

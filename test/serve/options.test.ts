@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { normalizeServeOptions, type ServeOptions } from '../../lib/index.js';
+
+test('normalizeServeOptions: the defaults', () => {
+  const options = normalizeServeOptions({});
+  assert.equal(options.prefix, '/');
+  assert.equal(options.headersTimeout, 60_000);
+  assert.equal(options.unauthenticatedTimeout, 30_000);
+  assert.equal(options.maxUnauthenticated, 1024);
+  assert.equal(options.idleTimeout, 0);
+  assert.deepEqual(options.allowHosts, []);
+  assert.equal(Buffer.from(options.token ?? '', 'base64url').length, 32);
+  assert.equal(options.supervisor.rootPath, '/');
+  assert.equal(normalizeServeOptions({ prefix: 'rstudio' }).prefix, '/rstudio/');
+  assert.equal(
+    normalizeServeOptions({ token: false }).token,
+    undefined,
+    'the default listener is a Unix socket',
+  );
+});
+
+test('normalizeServeOptions: every bad value is refused, naming the option', () => {
+  const bad: [ServeOptions, RegExp][] = [
+    [{ allowHosts: 'rstudio.example.org' as unknown as string[] }, /allowHosts/],
+    [{ allowHosts: ['evil.example/path'] }, /allowHosts/],
+    [{ allowHosts: ['host:80'] }, /allowHosts/],
+    [{ idleTimeout: -1 }, /idleTimeout/],
+    [{ idleTimeout: 1.5 }, /idleTimeout/],
+    [{ idleTimeout: '60000' as unknown as number }, /idleTimeout/],
+    [{ headersTimeout: 0 }, /headersTimeout/],
+    [{ unauthenticatedTimeout: Number.NaN }, /unauthenticatedTimeout/],
+    [{ maxUnauthenticated: 0 }, /maxUnauthenticated/],
+    [{ token: 'a'.repeat(22) }, /token/],
+    [{ token: 42 as unknown as string }, /token/],
+    [{ token: false, listen: { host: '127.0.0.1', port: 0 } }, /TCP listener always needs a token/],
+    [{ prefix: '/a/../b' }, /prefix/],
+  ];
+  for (const [options, message] of bad) {
+    assert.throws(
+      () => normalizeServeOptions(options),
+      { code: 'EINVALIDOPTION', message },
+      JSON.stringify(options),
+    );
+  }
+});
