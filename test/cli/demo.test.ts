@@ -81,11 +81,14 @@ describe('npm start: the demo', () => {
     });
     try {
       await demo.waitFor(/opened the URL with xdg-open/);
+      // The URL comes through stdout, a pipe of its own.
+      await demo.waitFor(/^ {2}http:\/\/127\.0\.0\.1:/);
       const url = getServeUrl(demo.stdout);
+      assert.ok(url);
       await waitUntil(
         () => {
           try {
-            return readFileSync(opened, 'utf8') === url?.href;
+            return readFileSync(opened, 'utf8') === url.href;
           } catch {
             return false;
           }
