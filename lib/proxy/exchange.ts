@@ -1,22 +1,14 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
-import {
-  buildBackendHeaders,
-  formatOrigin,
-  getBackendHosts,
-  getClientOrigin,
-  type ClientOrigin,
-  type RequestFacts,
-} from './forwarded.js';
-import type { LocationContext } from './location.js';
+import type { BackendEndpoint } from '../backend.js';
+import type { ClientOrigin, RequestFacts } from './forwarded.js';
 
 /** One request or WebSocket on its way through the adapter, and what it has opened. */
 export interface Exchange {
   req: IncomingMessage;
   prefix: string;
-  /** The origin-form target rserver receives (prefix removed). */
+  /** The origin-form target rserver receives (prefix removed), exactly as the client sent it. */
   backendPath: string;
   /** The client left or the adapter closed: waits stop, the backend side ends. */
   gone: boolean;
@@ -25,7 +17,7 @@ export interface Exchange {
   /** What the forwarding headers were built from; redirects are rewritten from the same. */
   facts?: RequestFacts;
   origin?: ClientOrigin;
-  socketPath?: string;
+  endpoint?: BackendEndpoint;
   proxyReq?: ClientRequest;
   proxyRes?: IncomingMessage;
   /** Plain requests only: the response to the client. */
@@ -36,17 +28,39 @@ export interface Exchange {
   /** Date.now() when bytes last went to or came from rserver (see silence.ts). */
   heardAt: number;
   timedOut: boolean;
-  /** WebSocket only: rserver answered 101, or answered something else that is being relayed. */
+  /** WebSocket only: rserver answered 101. */
   upgraded: boolean;
+  /** WebSocket only: rserver answered something else, which is being relayed. */
   responded: boolean;
 }
 
-export function createExchange(
+/** What the adapter tracks exchanges in, for close() and idle shutdown. */
+export interface ExchangeBook {
+  readonly live: Set<Exchange>;
+  readonly touch: () => void;
+}
+
+// http-proxy hands back the client's request (and, for 'open', rserver's socket) in its events;
+// the exchange rides on them under a key of our own. A property is cheaper than a WeakMap for
+// the garbage collector, which would otherwise trace an ephemeron per request.
+const EXCHANGE = Symbol('rsession-proxy exchange');
+
+interface Carrier {
+  [EXCHANGE]?: Exchange;
+}
+
+// Starts an exchange for a request (`res`) or an upgrade (`client`) and ties its end to the
+// client's: a client that leaves before the answer is complete takes the backend request with
+// it (http-proxy 1.18.1 listens for 'aborted', which does not fire once the request has been
+// read); after a 101, the linked sockets end each other (tunnel.ts).
+export function openExchange(
+  book: ExchangeBook,
   req: IncomingMessage,
   prefix: string,
   backendPath: string,
+  client: { res: ServerResponse } | { socket: Duplex },
 ): Exchange {
-  return {
+  const exchange: Exchange = {
     req,
     prefix,
     backendPath,
@@ -56,6 +70,36 @@ export function createExchange(
     upgraded: false,
     responded: false,
   };
+  (req as Carrier)[EXCHANGE] = exchange;
+  book.live.add(exchange);
+  if ('res' in client) {
+    const { res } = client;
+    exchange.res = res;
+    res.once('close', () => {
+      book.live.delete(exchange);
+      book.touch();
+      if (!res.writableFinished) void destroyExchange(exchange);
+    });
+  } else {
+    const { socket } = client;
+    exchange.client = socket;
+    socket.once('close', () => {
+      book.live.delete(exchange);
+      book.touch();
+      markGone(exchange);
+      if (!exchange.upgraded) exchange.proxyReq?.destroy();
+    });
+  }
+  return exchange;
+}
+
+// The exchange a request or a backend socket belongs to.
+export function getExchange(carrier: object): Exchange | undefined {
+  return (carrier as Carrier)[EXCHANGE];
+}
+
+export function attachExchange(carrier: object, exchange: Exchange): void {
+  (carrier as Carrier)[EXCHANGE] = exchange;
 }
 
 // Whether the client left or the adapter closed; a function, so that a check after an await is
@@ -64,7 +108,7 @@ export function isGone(exchange: Exchange): boolean {
   return exchange.gone;
 }
 
-export function markGone(exchange: Exchange): void {
+function markGone(exchange: Exchange): void {
   exchange.gone = true;
   exchange.goneController?.abort();
 }
@@ -75,57 +119,6 @@ export function getGoneSignal(exchange: Exchange): AbortSignal {
   exchange.goneController ??= new AbortController();
   if (exchange.gone) exchange.goneController.abort();
   return exchange.goneController.signal;
-}
-
-export function getRequestFacts(req: IncomingMessage): RequestFacts {
-  const socket = req.socket as Partial<TLSSocket> | undefined;
-  return {
-    headers: req.headers,
-    encrypted: socket?.encrypted === true,
-    remoteAddress: socket?.remoteAddress,
-    localAddress: socket?.localAddress,
-    localPort: socket?.localPort,
-  };
-}
-
-// Works out the client's origin once per exchange: it feeds both the forwarding headers sent to
-// rserver and the Location rewriting on the way back, so the two always agree.
-export function prepareForward(
-  exchange: Exchange,
-  trustProxy: boolean,
-  upgrade: boolean,
-): Record<string, string | string[]> {
-  const facts = getRequestFacts(exchange.req);
-  const origin = getClientOrigin(facts, trustProxy);
-  exchange.facts = facts;
-  exchange.origin = origin;
-  return buildBackendHeaders(facts, { origin, prefix: exchange.prefix, trustProxy, upgrade });
-}
-
-// What rewriting a redirect needs, worked out only for a redirect: most answers are not, and
-// the host names rserver could have used cost a system call to list.
-export function getLocationContext(exchange: Exchange): LocationContext | undefined {
-  const { facts, origin } = exchange;
-  if (facts === undefined || origin === undefined) return undefined;
-  return {
-    origin: formatOrigin(origin),
-    prefix: exchange.prefix,
-    backendPath: exchange.backendPath,
-    backendHosts: getBackendHosts(facts, origin),
-  };
-}
-
-// The target as the client sent it: Express rewrites `req.url` under a mount path and keeps the
-// original in `originalUrl`.
-export function getClientTarget(req: IncomingMessage): string {
-  const original = (req as { originalUrl?: unknown }).originalUrl;
-  return typeof original === 'string' ? original : (req.url ?? '');
-}
-
-// Express's mount path, when the adapter is mounted with app.use('/rstudio', ...).
-export function getMountPath(req: IncomingMessage): string | undefined {
-  const baseUrl = (req as { baseUrl?: unknown }).baseUrl;
-  return typeof baseUrl === 'string' ? baseUrl.replace(/\/+$/, '') : undefined;
 }
 
 // Ends everything an exchange opened; resolves when each of its streams has closed.

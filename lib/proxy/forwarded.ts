@@ -1,6 +1,6 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import { hostname } from 'node:os';
-import { getHostname } from './location.js';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { Exchange } from './exchange.js';
 
 /** What the adapter knows about the connection a request came in on. */
 export interface RequestFacts {
@@ -63,23 +63,13 @@ export function formatOrigin(origin: ClientOrigin): string {
   return `${origin.proto}://${origin.host}`;
 }
 
-const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]', '0.0.0.0', '[::]'];
-
-// Every host name rserver could have put into an absolute redirect: the ones it was told in
-// Host and X-Forwarded-Host, and the ones it might make up from its own view of the machine.
-export function getBackendHosts(facts: RequestFacts, origin: ClientOrigin): Set<string> {
-  const hosts = new Set(LOOPBACK_HOSTS);
-  hosts.add(hostname().toLowerCase());
-  for (const value of [origin.host, facts.headers.host]) {
-    const name = value === undefined ? undefined : getHostname(value);
-    if (name !== undefined) hosts.add(name);
-  }
-  return hosts;
-}
-
-// Hop-by-hop headers (RFC 9110 §7.6.1) and proxy credentials meant for the embedding server.
+// Hop-by-hop headers (RFC 9110 §7.6.1), proxy credentials meant for the embedding server, and
+// `Expect`, which the embedding server has answered (Node's http.Server sends 100 Continue
+// itself). http-proxy sends a request that carries Expect before its 'proxyReq' hook runs, so
+// rserver would get the path unrestored and no silence watch.
 const HOP_BY_HOP = new Set([
   'connection',
+  'expect',
   'keep-alive',
   'proxy-connection',
   'proxy-authenticate',
@@ -102,6 +92,48 @@ const FORWARDING = new Set([
   'x-rstudio-request',
   'x-rstudio-root-path',
 ]);
+
+// What the adapter knows about a request's connection, from the request.
+export function getRequestFacts(req: IncomingMessage): RequestFacts {
+  const socket = req.socket as Partial<TLSSocket> | undefined;
+  return {
+    headers: req.headers,
+    encrypted: socket?.encrypted === true,
+    remoteAddress: socket?.remoteAddress,
+    localAddress: socket?.localAddress,
+    localPort: socket?.localPort,
+  };
+}
+
+// The headers an exchange's request to rserver carries. The client's origin is worked out once
+// and kept on the exchange: it feeds both these headers and the Location rewriting on the way
+// back, so the two always agree.
+export function prepareForward(
+  exchange: Exchange,
+  trustProxy: boolean,
+  upgrade: boolean,
+): Record<string, string | string[]> {
+  const facts = getRequestFacts(exchange.req);
+  const origin = getClientOrigin(facts, trustProxy);
+  exchange.facts = facts;
+  exchange.origin = origin;
+  const headers = buildBackendHeaders(facts, {
+    origin,
+    prefix: exchange.prefix,
+    trustProxy,
+    upgrade,
+  });
+  // Some servers wait for a body that never comes on a DELETE or OPTIONS without a length.
+  const { method } = exchange.req;
+  if (
+    (method === 'DELETE' || method === 'OPTIONS') &&
+    headers['transfer-encoding'] === undefined &&
+    headers['content-length'] === undefined
+  ) {
+    headers['content-length'] = '0';
+  }
+  return headers;
+}
 
 export interface BackendHeaderOptions {
   origin: ClientOrigin;
@@ -152,49 +184,4 @@ function firstList(value: string | string[] | undefined): string[] {
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item !== '');
-}
-
-// Response headers that describe rserver's connection, not the response: passing on its
-// `Connection: close` would close the client's connection for no reason.
-const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'trailer']);
-
-// rserver's response headers as the client gets them, from the raw list (`[name, value, ...]`,
-// case and repeated Set-Cookie lines kept as rserver sent them): connection-scoped ones and those
-// its Connection header names dropped. Transfer-Encoding is dropped too when the body is not
-// sent in rserver's framing (to an HTTP/1.0 client, or relayed raw): the body arrives decoded.
-export function filterResponseHeaders(
-  raw: readonly string[],
-  dropTransferEncoding: boolean,
-): string[] {
-  let listed: Set<string> | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (!isNamed(raw[i] ?? '', 'connection')) continue;
-    listed ??= new Set();
-    for (const token of (raw[i + 1] ?? '').split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name !== 'transfer-encoding') listed.add(name);
-    }
-  }
-  const kept: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] ?? '';
-    // Lower-casing every name of every answer is garbage; only names of a dropped one's length
-    // can be dropped.
-    if (DROPPABLE_LENGTHS.has(name.length) || listed !== undefined) {
-      const lower = name.toLowerCase();
-      if (RESPONSE_HOP_BY_HOP.has(lower) || listed?.has(lower) === true) continue;
-      if (dropTransferEncoding && lower === 'transfer-encoding') continue;
-    }
-    kept.push(name, raw[i + 1] ?? '');
-  }
-  return kept;
-}
-
-const DROPPABLE_LENGTHS = new Set(
-  [...RESPONSE_HOP_BY_HOP, 'transfer-encoding'].map((name) => name.length),
-);
-
-// Whether a header name is `lowerName`, whatever its case, without a new string per check.
-function isNamed(name: string, lowerName: string): boolean {
-  return name.length === lowerName.length && name.toLowerCase() === lowerName;
 }
