@@ -77,7 +77,7 @@ export async function admit(core: AdapterCore, entry: Entry): Promise<Exchange |
       refuseClient(req, client, 503, failure);
     } else {
       core.startInBackground(req);
-      answerClient(req, client, renderStartingPage(STARTING_PAGE_REFRESH));
+      answerClient(req, client, renderStartingPage(STARTING_PAGE_REFRESH, backend.progress));
     }
     return undefined;
   }
