@@ -7,6 +7,7 @@ import { getPrivacyProblem, getUid } from './private-dir.js';
 import { findR, findRServer } from './rserver/find.js';
 import { normalizeLaunchOptions, type LaunchOptions } from './rserver/options.js';
 import { probeRServer } from './rserver/probe.js';
+import { detectSandbox } from './rserver/sandbox-detect.js';
 import { findPdeathsigSetpriv } from './rserver/setpriv.js';
 
 export interface DoctorCheck {
@@ -145,7 +146,7 @@ function checkRuntimeDirs(options: ReturnType<typeof normalizeLaunchOptions>): D
 export async function runDoctor(options: LaunchOptions = {}): Promise<DoctorCheck[]> {
   const normalized = normalizeLaunchOptions(options);
   const checks = [...(await checkRServer(normalized)), ...checkRuntimeDirs(normalized)];
-  const setpriv = findPdeathsigSetpriv(normalized.env);
+  const setpriv = await findPdeathsigSetpriv(normalized.env);
   checks.push({
     name: 'setpriv --pdeathsig available',
     ok: setpriv !== undefined,
@@ -153,7 +154,18 @@ export async function runDoctor(options: LaunchOptions = {}): Promise<DoctorChec
     detail: setpriv ?? 'no',
     hint: setpriv
       ? undefined
-      : 'Install util-linux 2.33 or newer: without it rserver survives a SIGKILLed supervisor until the next start stops it.',
+      : 'Install util-linux 2.33 or newer: without it rserver is stopped by the watchdog, not by the kernel, when the supervisor dies.',
+  });
+  const sandbox = await detectSandbox(normalized.env);
+  checks.push({
+    name: 'processes end with the supervisor',
+    ok: sandbox.kind === 'pid-namespace',
+    blocking: false,
+    detail: sandbox.description,
+    hint:
+      sandbox.kind === 'pid-namespace'
+        ? undefined
+        : 'The watchdog finds processes by the marker in their environment; one that clears its environment escapes it. util-linux 2.38 or newer with unprivileged user namespaces enabled puts rserver in a PID namespace, from which nothing escapes.',
   });
   return checks;
 }

@@ -58,7 +58,7 @@ export {
   type LaunchOptions,
   type NormalizedLaunchOptions,
 } from './rserver/options.js';
-export type { RServerExit, RServerProcess } from './rserver/spawn.js';
+export type { RServerExit, RServerProcess } from './rserver/running.js';
 export { launchRServer, type RServer } from './rserver/launch.js';
 export {
   Supervisor,

@@ -9,6 +9,15 @@ export interface KnownFailure {
 
 const KNOWN: { kind: string; pattern: RegExp; hint: (match: RegExpMatchArray) => string }[] = [
   {
+    // unshare's own failure, when the namespace it made at detection cannot be made again (the
+    // user's user.max_user_namespaces reached by other instances, a policy changed meanwhile).
+    kind: 'namespace',
+    pattern:
+      /^unshare: (unshare failed|write failed \/proc\/self\/[ug]id_map|mount \/proc failed|cannot change root filesystem propagation)/,
+    hint: () =>
+      "rserver could not be put in a PID namespace of its own: raise user.max_user_namespaces, or keep unshare off rsession-proxy's PATH to have the watchdog end rserver's processes instead (rsession-proxy doctor).",
+  },
+  {
     kind: 'session-rpc-key',
     pattern: /Permission denied\) \[path: ([^\]\s]*session-rpc-key)/,
     hint: (m) =>

@@ -3,7 +3,9 @@ import { openLayout } from '../instance/open.js';
 import { findRServer } from './find.js';
 import { normalizeLaunchOptions, type LaunchOptions } from './options.js';
 import { probeRServer } from './probe.js';
-import { startRServer, throwIfAborted, type RServerProcess } from './spawn.js';
+import { throwIfAborted } from './exit-errors.js';
+import type { RServerProcess } from './running.js';
+import { startRServer } from './start.js';
 
 export interface RServer extends RServerProcess {
   /** The instance's paths: its private directory, socket, data directory… */

@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { RSessionProxyError } from '../errors.js';
+import { runBriefly } from './run-briefly.js';
 
 export interface RServerProbe {
   path: string;
@@ -34,46 +34,10 @@ export async function probeRServer(path: string): Promise<RServerProbe> {
   return probe;
 }
 
-interface ProbeRun {
-  exitCode: number | undefined;
-  signal: string | undefined;
-  stdout: string;
-  /** stdout and stderr as they came. */
-  all: string;
-  timedOut: boolean;
-}
-
-// Runs `path flag` to its end and collects what it printed; killed after `timeout` ms.
-function runFlag(path: string, flag: string, timeout = 15_000): Promise<ProbeRun> {
-  return new Promise((resolve) => {
-    const child = spawn(path, [flag], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let all = '';
-    let timedOut = false;
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (text: string) => {
-      stdout += text;
-      all += text;
-    });
-    child.stderr.on('data', (text: string) => (all += text));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeout);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      resolve({ exitCode: undefined, signal: undefined, stdout, all: error.message, timedOut });
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ exitCode: code ?? undefined, signal: signal ?? undefined, stdout, all, timedOut });
-    });
-  });
-}
-
+// rserver --help and --version, each killed after 15 s: a binary that hangs there is not one
+// that could be started.
 async function runProbe(path: string): Promise<RServerProbe> {
-  const run = (flag: string) => runFlag(path, flag);
+  const run = (flag: string) => runBriefly(path, [flag], 15_000);
   const [help, version] = await Promise.all([run('--help'), run('--version')]);
   const options = help.exitCode === 0 ? parseHelpOptions(help.stdout) : new Set<string>();
   if (options.size === 0) {

@@ -1,28 +1,28 @@
-import { spawnSync } from 'node:child_process';
 import { findOnPath } from './find.js';
+import { runBriefly } from './run-briefly.js';
 
-const setprivSupport = new Map<string, boolean>();
+const setprivSupport = new Map<string, Promise<boolean>>();
 
 // Whether this setpriv can set a parent-death signal (util-linux 2.33 and later); asked once.
-export function supportsPdeathsig(setpriv: string): boolean {
+function supportsPdeathsig(setpriv: string): Promise<boolean> {
   let supported = setprivSupport.get(setpriv);
   if (supported === undefined) {
-    const help = spawnSync(setpriv, ['--help'], { timeout: 5000, encoding: 'utf8' });
-    supported = `${help.stdout}${help.stderr}`.includes('--pdeathsig');
+    supported = runBriefly(setpriv, ['--help'], 5000).then((help) =>
+      help.all.includes('--pdeathsig'),
+    );
     setprivSupport.set(setpriv, supported);
   }
   return supported;
 }
 
 // util-linux's setpriv, when it can set a parent-death signal; looked up on PATH, then in /usr/bin.
-export function findPdeathsigSetpriv(env: NodeJS.ProcessEnv): string | undefined {
+export async function findPdeathsigSetpriv(env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const setpriv = findOnPath('setpriv', env) ?? findOnPath('setpriv', { PATH: '/usr/bin:/bin' });
-  return setpriv !== undefined && supportsPdeathsig(setpriv) ? setpriv : undefined;
+  return setpriv !== undefined && (await supportsPdeathsig(setpriv)) ? setpriv : undefined;
 }
 
-// Where util-linux's setpriv can set a parent-death signal, rserver is started through it, so
-// that rserver gets SIGTERM even when the supervisor is SIGKILLed.
-export function getSetprivPrefix(env: NodeJS.ProcessEnv): string[] {
-  const setpriv = findPdeathsigSetpriv(env);
-  return setpriv ? [setpriv, '--pdeathsig', 'TERM', '--'] : [];
+// `setpriv --pdeathsig <signal> --`: what runs after it gets `signal` when the thread that
+// started it ends, the supervisor SIGKILLed included.
+export function buildPdeathsigPrefix(setpriv: string, signal: 'TERM' | 'KILL'): string[] {
+  return [setpriv, '--pdeathsig', signal, '--'];
 }

@@ -11,8 +11,10 @@ import {
   type NormalizedLaunchOptions,
 } from './options.js';
 import { probeRServer } from './probe.js';
-import { getSetprivPrefix } from './setpriv.js';
-import { startRServer, throwIfAborted, type RServerExit, type RServerProcess } from './spawn.js';
+import { throwIfAborted } from './exit-errors.js';
+import type { RServerExit, RServerProcess } from './running.js';
+import { detectSandbox } from './sandbox-detect.js';
+import { startRServer } from './start.js';
 
 export interface SupervisorOptions extends LaunchOptions {
   /** How often to check that the socket and the instance directory still exist, in ms; default 2 000. */
@@ -106,12 +108,12 @@ export class Supervisor extends EventEmitter implements Backend {
     return this.#instance.layout;
   }
 
-  // Learning what rserver supports runs it twice (--help, --version), and setpriv once; a server
-  // that opens the instance before its first request has that done by then, rather than making
-  // the first request wait for it (npm run bench). The results are cached per binary; a failed
-  // probe is not kept, and the start runs it again and reports it.
+  // Learning what rserver supports runs it twice (--help, --version), and setpriv and unshare
+  // once each; a server that opens the instance before its first request has that done by then,
+  // rather than making the first request wait for it (npm run bench). The results are cached;
+  // a failed probe is not kept, and the start runs it again and reports it.
   #probeAhead(): void {
-    getSetprivPrefix(this.#options.env);
+    detectSandbox(this.#options.env).catch(() => undefined);
     try {
       const rserver = findRServer({ rserver: this.#options.rserver, env: this.#options.env });
       probeRServer(rserver).catch(() => undefined);

@@ -37,6 +37,8 @@ const cases: [string, string, RegExp][] = [
   ],
   ['config-file', 'Unable to open config file: /etc/x.conf', /\/etc\/x\.conf/],
   ['same-site', `${at} Invalid SameSite option: strict`, /none.*lax/],
+  ['namespace', 'unshare: unshare failed: No space left on device', /max_user_namespaces/],
+  ['namespace', 'unshare: write failed /proc/self/uid_map: Operation not permitted', /watchdog/],
 ];
 
 for (const [kind, line, hint] of cases) {
