@@ -324,11 +324,12 @@ export class SlurmBackend extends EventEmitter implements ServedBackend {
   }
 
   // Polls Slurm until the job runs: each answer is progress (state, reason, time in the queue),
-  // asked often at first and less often the longer the queue is.
+  // asked often at first (an idle cluster starts a job within a second) and less often the
+  // longer the queue is.
   async #waitForRunning(job: CurrentJob, signal: AbortSignal): Promise<JobInfo> {
     const { jobId } = job.record;
     const submitted = Date.parse(job.record.submittedAt);
-    for (;;) {
+    for (let poll = 0; ; poll++) {
       signal.throwIfAborted();
       const info = await readJob(jobId, this.#options.slurmEnv);
       job.info = info;
@@ -348,7 +349,8 @@ export class SlurmBackend extends EventEmitter implements ServedBackend {
         message: describeWaiting(info, new Date()),
       });
       const queued = Date.now() - submitted;
-      const interval = queued < 60_000 ? 1000 : queued < 600_000 ? 5000 : 15_000;
+      const interval =
+        queued < 60_000 ? Math.min(1000, 100 * 2 ** poll) : queued < 600_000 ? 5000 : 15_000;
       await delay(interval, undefined, { signal, ref: false });
     }
   }
@@ -389,7 +391,7 @@ export class SlurmBackend extends EventEmitter implements ServedBackend {
           },
         );
       }
-      await delay(200, undefined, { signal, ref: false });
+      await delay(100, undefined, { signal, ref: false });
     }
   }
 
