@@ -146,6 +146,7 @@ export const RELAY_HELP = `Usage: rsession-proxy relay --socket=PATH
 Internal: what a Slurm job step runs on the compute node to carry one connection from the
 login node to RStudio's socket there. Copies stdin to the Unix socket PATH and the socket to
 stdout; when stdin ends it half-closes the socket and keeps copying until the socket closes,
-then exits 0 once stdout has drained. Exits 1, saying why on stderr, when it cannot connect
-(no socket, nothing listening, permission denied) or the connection fails.
+then exits 0 once stdout has drained (also when RStudio closes the connection mid-request).
+Exits 1, saying why on stderr, when it cannot connect (no socket, nothing listening,
+permission denied) or the connection fails otherwise.
 `;
