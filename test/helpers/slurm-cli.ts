@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
-import { CLI, CliProcess, type RunningCli } from './cli.js';
+import { CLI, CliProcess, waitForServeUrl, type RunningCli } from './cli.js';
 import { waitUntil } from './processes.js';
 import type { SlurmCluster } from './slurm-cluster.js';
 import { execAsUser, type TestUser } from './users.js';
@@ -65,24 +65,11 @@ export async function startSlurmCli(
     {},
     execAsUser(who.user, process.execPath, [CLI, 'slurm', ...args], who.env),
   );
-  let line: string;
-  try {
-    line = await cli.waitFor(/^\s+http:\/\/\S+/, timeout);
-  } catch (error) {
-    await cli.stop('SIGKILL');
-    throw error;
-  }
-  const url = new URL(line.trim());
+  // Its stop waits for the job's cancel as well.
+  const running = await waitForServeUrl(cli, timeout, 60_000);
   return {
+    ...running,
     cli,
-    child: cli.child,
-    pid: cli.child.pid ?? 0,
-    url,
-    origin: url.origin,
-    token: url.searchParams.get('token') ?? undefined,
-    stdout: () => cli.stdout,
-    stderr: () => cli.stderr,
-    stop: (stopTimeout = 60_000) => cli.stop('SIGTERM', stopTimeout),
     waitFor: (pattern, waitTimeout) => cli.waitFor(pattern, waitTimeout),
     jobId() {
       const ids = [...cli.stderr.matchAll(/(?:submitted job|attached to job) (\d+)/g)];
