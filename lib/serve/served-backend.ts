@@ -1,20 +1,13 @@
-import type { Backend, BackendState } from '../backend.js';
+import type { Backend } from '../backend.js';
 import type { InstanceLayout } from '../instance/layout.js';
 import type { StatusJob } from '../instance/status.js';
-import type { SupervisorOptions } from '../rserver/supervisor.js';
+import type { SupervisorOptions, SupervisorStatus } from '../rserver/supervisor.js';
 
 /** What serve() reports about whatever runs rserver (its status endpoint, the status file). */
-export interface ServedStatus {
+export interface ServedStatus extends SupervisorStatus {
   /** What the status file calls the instance; default `serve`. */
   kind?: 'serve' | 'slurm' | undefined;
-  state: BackendState;
-  pid: number | undefined;
-  /** rserver's socket (on a compute node, for a Slurm job). */
-  socketPath: string;
-  readySince: Date | undefined;
-  restarts: number;
-  lastError: string | undefined;
-  /** The Slurm job that runs rserver, for a backend that is one. */
+  /** The Slurm job that runs rserver, for a backend that is one (socketPath is on its node). */
   job?: StatusJob | undefined;
 }
 
