@@ -28,7 +28,9 @@ export class BackendAgent extends Agent {
     if (previous !== undefined && !isSameEndpoint(previous, endpoint)) this.#closeIdle();
   }
 
-  // Called by the Agent for every new connection, synchronously inside http.request.
+  // Called by the Agent for every new connection, synchronously inside http.request. The idle
+  // timeout is left to the pool, which sets it when a connection is first put back: one that
+  // becomes a WebSocket never holds a timer.
   override createConnection(
     options: ClientRequestArgs,
     callback?: (error: Error | null, stream: Duplex) => void,
@@ -37,11 +39,10 @@ export class BackendAgent extends Agent {
     try {
       if (endpoint === undefined) throw new Error('no endpoint to connect to');
       if (isSocketEndpoint(endpoint)) {
-        return createConnection({ ...options, path: endpoint.socketPath } as NetConnectOpts);
+        const socketOptions = { ...options, path: endpoint.socketPath, timeout: undefined };
+        return createConnection(socketOptions as NetConnectOpts);
       }
-      const connection = asSocketLike(endpoint.connect());
-      if (options.timeout !== undefined) (connection as Duplex & Idle).setTimeout(options.timeout);
-      return connection;
+      return asSocketLike(endpoint.connect());
     } catch (error) {
       // The request fails with it, through its error callback, like a refused connection.
       callback?.(error instanceof Error ? error : new Error(String(error)), undefined as never);
@@ -54,10 +55,6 @@ export class BackendAgent extends Agent {
       for (const socket of sockets ?? []) socket.destroy();
     }
   }
-}
-
-interface Idle {
-  setTimeout(ms: number): unknown;
 }
 
 function isSameEndpoint(a: BackendEndpoint, b: BackendEndpoint): boolean {

@@ -12,6 +12,9 @@ export function asSocketLike(stream: Duplex): Duplex {
 class FactoryConnection extends Duplex {
   /** The idle timeout in ms, as net.Socket has it (the Agent reads it). */
   timeout = 0;
+  /** As net.Socket counts them: what the adapter's activity and silence checks compare. */
+  bytesRead = 0;
+  bytesWritten = 0;
   readonly #inner: Duplex;
   #timer: NodeJS.Timeout | undefined;
 
@@ -20,6 +23,7 @@ class FactoryConnection extends Duplex {
     this.#inner = inner;
     inner.on('data', (chunk: Buffer) => {
       this.#timer?.refresh();
+      this.bytesRead += chunk.length;
       if (!this.push(chunk)) inner.pause();
     });
     inner.once('end', () => this.push(null));
@@ -32,11 +36,12 @@ class FactoryConnection extends Duplex {
   }
 
   override _write(
-    chunk: unknown,
+    chunk: Buffer,
     encoding: BufferEncoding,
     callback: (error?: Error | null) => void,
-  ) {
+  ): void {
     this.#timer?.refresh();
+    this.bytesWritten += chunk.length;
     this.#inner.write(chunk, encoding, callback);
   }
 

@@ -5,6 +5,7 @@ import { createEngine, type Engine } from './engine.js';
 import { destroyExchange, type Exchange } from './exchange.js';
 import type { NormalizedOptions } from './options.js';
 import { createSilenceWatch, type SilenceWatch } from './silence.js';
+import { noticeProgress } from './progress.js';
 
 /** What the request and upgrade handlers share: one engine, one pool, one bookkeeping. */
 export interface AdapterCore {
@@ -61,6 +62,7 @@ export function createCore(options: NormalizedOptions): AdapterCore {
       return closed;
     },
     get lastActivity() {
+      if (noticeProgress(live)) touch();
       return lastActivity;
     },
     touch,

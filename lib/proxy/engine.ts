@@ -3,11 +3,12 @@ import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { BackendAgent } from './agent.js';
 import type { AdapterCore } from './core.js';
-import { getExchange } from './exchange.js';
+import { getExchange, type Exchange } from './exchange.js';
+import { prepareForward } from './forwarded.js';
 import { asProxyError } from './failure.js';
 import { prepareOutgoing } from './outgoing.js';
 import { relayResponse } from './relay.js';
-import { countFrames, watchHandshake } from './tunnel.js';
+import { watchHandshake } from './tunnel.js';
 
 /**
  * http-proxy's two calls, in the form the adapter makes them: never with an options argument
@@ -21,6 +22,33 @@ export interface Engine {
 }
 
 type Pass = (...args: unknown[]) => unknown;
+
+// Makes one of the engine's calls for an admitted exchange. http-proxy reads the request's
+// target and headers from `req` synchronously when it starts: what rserver receives — the path
+// without the prefix, the adapter's headers — is swapped in for that call only, so that the
+// embedding server's request object is left as it was. The agent is told where the connection
+// goes first.
+export function callEngine(
+  core: AdapterCore,
+  exchange: Exchange,
+  req: IncomingMessage,
+  upgrade: boolean,
+  call: (engine: Engine) => void,
+): void {
+  const { endpoint } = exchange;
+  if (endpoint === undefined) return;
+  const headers = prepareForward(exchange, req, core.options.trustProxy, upgrade);
+  core.agent.useEndpoint(endpoint);
+  const { url, headers: clientHeaders } = req;
+  req.url = exchange.backendPath;
+  req.headers = headers;
+  try {
+    call(core.engine);
+  } finally {
+    req.url = url;
+    req.headers = clientHeaders;
+  }
+}
 
 // The one http-proxy server of an adapter. Its target is fixed and never consulted for where a
 // connection goes (the agent decides: agent.ts); the request's target and headers are the
@@ -53,7 +81,7 @@ export function createEngine(core: AdapterCore, agent: BackendAgent): Engine {
   });
   proxy.on('proxyRes', (proxyRes, req) => {
     const exchange = getExchange(req);
-    if (exchange) relayResponse(core, exchange, proxyRes);
+    if (exchange) relayResponse(exchange, req, proxyRes);
     else proxyRes.destroy();
   });
   proxy.on('proxyReqWs', (proxyReq, req) => {
@@ -65,6 +93,5 @@ export function createEngine(core: AdapterCore, agent: BackendAgent): Engine {
     prepareOutgoing(core, exchange, proxyReq);
     watchHandshake(exchange, proxyReq);
   });
-  proxy.on('open', (proxySocket) => countFrames(core, proxySocket));
   return proxy as unknown as Engine;
 }

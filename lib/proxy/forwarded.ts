@@ -93,15 +93,19 @@ const FORWARDING = new Set([
   'x-rstudio-root-path',
 ]);
 
-// What the adapter knows about a request's connection, from the request.
+// What the adapter knows about a request's connection, from the request. The address the client
+// connected to is read only when Host cannot name it (an HTTP/1.0 client): Node keeps what it
+// read on the socket, for as long as the connection (a WebSocket) lives.
 export function getRequestFacts(req: IncomingMessage): RequestFacts {
   const socket = req.socket as Partial<TLSSocket> | undefined;
+  const host = req.headers.host;
+  const local = host === undefined || !isValidHost(host.trim()) ? socket : undefined;
   return {
     headers: req.headers,
     encrypted: socket?.encrypted === true,
     remoteAddress: socket?.remoteAddress,
-    localAddress: socket?.localAddress,
-    localPort: socket?.localPort,
+    localAddress: local?.localAddress,
+    localPort: local?.localPort,
   };
 }
 
@@ -110,10 +114,11 @@ export function getRequestFacts(req: IncomingMessage): RequestFacts {
 // back, so the two always agree.
 export function prepareForward(
   exchange: Exchange,
+  req: IncomingMessage,
   trustProxy: boolean,
   upgrade: boolean,
 ): Record<string, string | string[]> {
-  const facts = getRequestFacts(exchange.req);
+  const facts = getRequestFacts(req);
   const origin = getClientOrigin(facts, trustProxy);
   exchange.facts = facts;
   exchange.origin = origin;
@@ -124,7 +129,7 @@ export function prepareForward(
     upgrade,
   });
   // Some servers wait for a body that never comes on a DELETE or OPTIONS without a length.
-  const { method } = exchange.req;
+  const { method } = req;
   if (
     (method === 'DELETE' || method === 'OPTIONS') &&
     headers['transfer-encoding'] === undefined &&
@@ -134,6 +139,8 @@ export function prepareForward(
   }
   return headers;
 }
+
+const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...FORWARDING]);
 
 export interface BackendHeaderOptions {
   origin: ClientOrigin;
@@ -151,23 +158,22 @@ export function buildBackendHeaders(
   options: BackendHeaderOptions,
 ): Record<string, string | string[]> {
   // Every request passes here: no intermediate arrays unless a Connection header lists names.
-  const connection = facts.headers.connection;
-  const listed =
-    connection === undefined || connection === ''
-      ? undefined
-      : new Set(connection.split(',').map((token) => token.trim().toLowerCase()));
+  const listed = listConnectionOptions(facts.headers.connection);
   const headers: Record<string, string | string[]> = {};
   for (const name in facts.headers) {
     const value = facts.headers[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || FORWARDING.has(name)) continue;
+    if (value === undefined || NOT_FORWARDED.has(name)) continue;
     if (listed?.has(name) === true) continue;
     headers[name] = value;
   }
-  const chain = options.trustProxy ? firstList(facts.headers['x-forwarded-for']) : [];
-  if (facts.remoteAddress !== undefined && facts.remoteAddress !== '') {
-    chain.push(facts.remoteAddress);
+  const own = facts.remoteAddress === '' ? undefined : facts.remoteAddress;
+  if (options.trustProxy) {
+    const chain = firstList(facts.headers['x-forwarded-for']);
+    if (own !== undefined) chain.push(own);
+    if (chain.length > 0) headers['x-forwarded-for'] = chain.join(', ');
+  } else if (own !== undefined) {
+    headers['x-forwarded-for'] = own;
   }
-  if (chain.length > 0) headers['x-forwarded-for'] = chain.join(', ');
   headers['x-forwarded-proto'] = options.origin.proto;
   headers['x-forwarded-host'] = options.origin.host;
   if (options.prefix !== '') headers['x-rstudio-root-path'] = options.prefix;
@@ -176,6 +182,15 @@ export function buildBackendHeaders(
     headers.upgrade = 'websocket';
   }
   return headers;
+}
+
+const PLAIN_CONNECTION = /^\s*(?:keep-alive|close)\s*$/i;
+
+// The header names a Connection header lists (lower case), or undefined when it lists none:
+// `keep-alive` and `close`, what nearly every client and server sends, are options, not names.
+export function listConnectionOptions(value: string | undefined): Set<string> | undefined {
+  if (value === undefined || value === '' || PLAIN_CONNECTION.test(value)) return undefined;
+  return new Set(value.split(',').map((token) => token.trim().toLowerCase()));
 }
 
 function firstList(value: string | string[] | undefined): string[] {

@@ -15,8 +15,7 @@ export function prepareOutgoing(core: AdapterCore, exchange: Exchange, proxyReq:
     proxyReq.destroy();
     return;
   }
-  // Watched for rserver's silence until it closes: once the answer is complete (for an upgrade,
-  // on the 101), when it failed, or when it was destroyed.
+  // Watched for rserver's silence until the exchange is finished (exchange.ts), or for a
+  // WebSocket until rserver answered the handshake (tunnel.ts).
   core.silence.watch(exchange);
-  proxyReq.once('close', () => core.silence.unwatch(exchange));
 }

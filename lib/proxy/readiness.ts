@@ -4,20 +4,15 @@ import { getGoneSignal, type Exchange } from './exchange.js';
 
 // Where to send an exchange. A running backend answers at once (its ensureRunning() resolves
 // without waiting), which is every request but those during a start: they are spared the timer
-// and the abort wiring of waitForBackend.
-export async function getBackendEndpoint(
+// and the abort wiring of waitForBackend. One that stopped meanwhile gets the full wait, which
+// starts it again or says why it cannot.
+export function getBackendEndpoint(
   backend: Backend,
   timeoutMs: number,
   exchange: Exchange,
 ): Promise<BackendEndpoint> {
-  if (backend.state === 'running') {
-    try {
-      return await backend.ensureRunning();
-    } catch {
-      // it stopped meanwhile: the full wait below starts it again, or says why it cannot
-    }
-  }
-  return waitForBackend(backend, timeoutMs, getGoneSignal(exchange));
+  const wait = () => waitForBackend(backend, timeoutMs, getGoneSignal(exchange));
+  return backend.state === 'running' ? backend.ensureRunning().then(undefined, wait) : wait();
 }
 
 // Starts rserver if needed and waits until it answers, at most `timeoutMs`, or until `gone`

@@ -1,44 +1,40 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RSessionProxyError } from '../errors.js';
 import { isSocketEndpoint } from '../backend.js';
-import type { AdapterCore } from './core.js';
-import { isGone, type Exchange } from './exchange.js';
+import { attachExchange, getExchange, isGone, type Exchange } from './exchange.js';
 import { getResponseHeaders } from './response-headers.js';
 
 // rserver's answer to a plain request (http-proxy's 'proxyRes' hook; it leaves the response to
 // us, selfHandleResponse): the status and the headers the client may see, in one writeHead from
 // rserver's raw headers, and the body streamed as it comes.
-export function relayResponse(core: AdapterCore, exchange: Exchange, proxyRes: IncomingMessage) {
+export function relayResponse(exchange: Exchange, req: IncomingMessage, proxyRes: IncomingMessage) {
   const { res } = exchange;
   exchange.proxyRes = proxyRes;
-  core.touch();
-  core.silence.heard(exchange);
   if (res === undefined || isGone(exchange) || res.headersSent) {
     proxyRes.destroy();
     return;
   }
-  const framed = exchange.req.httpVersion !== '1.0';
+  const framed = req.httpVersion !== '1.0';
   const headers = getResponseHeaders(exchange, proxyRes, framed);
   writeHead(res, proxyRes.statusCode ?? 502, proxyRes.statusMessage, headers);
-  // A download that takes longer than the idle timeout is still someone using RStudio.
-  proxyRes.on('data', () => {
-    core.touch();
-    core.silence.heard(exchange);
-  });
-  // rserver went away mid-body: the client must see the connection end, not wait forever.
-  proxyRes.once('close', () => {
-    if (proxyRes.complete || isGone(exchange)) return;
-    const { endpoint } = exchange;
-    core.report(
-      new RSessionProxyError('EBACKEND', 'RStudio broke off its answer.', {
-        path:
-          endpoint !== undefined && isSocketEndpoint(endpoint) ? endpoint.socketPath : undefined,
-      }),
-      exchange.req,
-    );
-    res.destroy();
-  });
+  attachExchange(proxyRes, exchange);
+  proxyRes.on('close', onResponseClose);
   proxyRes.pipe(res);
+}
+
+// rserver went away mid-body: the client must see the connection end, not wait forever.
+function onResponseClose(this: IncomingMessage): void {
+  const exchange = getExchange(this);
+  const req = exchange?.req;
+  if (exchange === undefined || req === undefined || this.complete || isGone(exchange)) return;
+  const { endpoint } = exchange;
+  exchange.book.report(
+    new RSessionProxyError('EBACKEND', 'RStudio broke off its answer.', {
+      path: endpoint !== undefined && isSocketEndpoint(endpoint) ? endpoint.socketPath : undefined,
+    }),
+    req,
+  );
+  exchange.res?.destroy();
 }
 
 // Writes the status line and rserver's headers. Headers the embedding server set before (an

@@ -1,7 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
 import type { Exchange } from './exchange.js';
-import { formatOrigin, type ClientOrigin, type RequestFacts } from './forwarded.js';
+import {
+  formatOrigin,
+  listConnectionOptions,
+  type ClientOrigin,
+  type RequestFacts,
+} from './forwarded.js';
 import {
   getHostname,
   REDIRECT_STATUSES,
@@ -70,19 +75,17 @@ export function filterResponseHeaders(
   let listed: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (!isNamed(raw[i] ?? '', 'connection')) continue;
-    listed ??= new Set();
-    for (const token of (raw[i + 1] ?? '').split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name !== 'transfer-encoding') listed.add(name);
-    }
+    const names = listConnectionOptions(raw[i + 1]);
+    names?.delete('transfer-encoding');
+    if (names !== undefined) listed = new Set([...(listed ?? []), ...names]);
   }
   const kept: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] ?? '';
     // Lower-casing every name of every answer is garbage; only names of a dropped one's length
-    // can be dropped.
+    // can be dropped, and their usual spellings are known as they are.
     if (DROPPABLE_LENGTHS.has(name.length) || listed !== undefined) {
-      const lower = name.toLowerCase();
+      const lower = USUAL_SPELLINGS.get(name) ?? name.toLowerCase();
       if (RESPONSE_HOP_BY_HOP.has(lower) || listed?.has(lower) === true) continue;
       if (dropTransferEncoding && lower === 'transfer-encoding') continue;
     }
@@ -93,6 +96,16 @@ export function filterResponseHeaders(
 
 const DROPPABLE_LENGTHS = new Set(
   [...RESPONSE_HOP_BY_HOP, 'transfer-encoding'].map((name) => name.length),
+);
+
+// The droppable names as servers spell them, known without a new lower-case string.
+const USUAL_SPELLINGS: ReadonlyMap<string, string> = new Map(
+  ['Connection', 'Keep-Alive', 'Proxy-Connection', 'Trailer', 'Transfer-Encoding'].flatMap(
+    (name) => [
+      [name, name.toLowerCase()],
+      [name.toLowerCase(), name.toLowerCase()],
+    ],
+  ),
 );
 
 // Whether a header name is `lowerName`, whatever its case, without a new string per check.

@@ -1,6 +1,5 @@
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { AdapterCore } from './core.js';
 import { attachExchange, getExchange, isGone, type Exchange } from './exchange.js';
 import { lingerAfterEnd } from './linger.js';
 import { getResponseHeaders } from './response-headers.js';
@@ -32,7 +31,10 @@ function prepareRefusal(exchange: Exchange, proxyReq: ClientRequest, proxyRes: I
     return;
   }
   proxyRes.headers = toHeaderObject(getResponseHeaders(exchange, proxyRes, false));
-  proxyRes.once('end', () => backendSocket?.destroy());
+  proxyRes.once('end', () => {
+    exchange.book.silence.unwatch(exchange);
+    backendSocket?.destroy();
+  });
   client.once('finish', () => lingerAfterEnd(client));
 }
 
@@ -53,43 +55,37 @@ function toHeaderObject(raw: readonly string[]): IncomingHttpHeaders {
 
 // The 101: only the two sockets live on, the handshake's objects can go. An error on either
 // destroys both: http-proxy only ends rserver's socket when the client's errors, which leaks it
-// when the client vanished from the network (node-http-proxy #1510).
+// when the client vanished from the network (node-http-proxy #1510). A clean close of rserver's
+// ends the client's gracefully (exchange.ts does the other way round).
 function adoptTunnel(exchange: Exchange, proxySocket: Duplex): void {
+  exchange.book.silence.unwatch(exchange);
   exchange.upgraded = true;
   exchange.proxySocket = proxySocket;
   exchange.proxyReq = undefined;
   exchange.facts = undefined;
+  exchange.origin = undefined;
   const { client } = exchange;
   if (client === undefined || client.destroyed || isGone(exchange)) {
     proxySocket.destroy();
     return;
   }
-  linkSockets(client, proxySocket);
   attachExchange(proxySocket, exchange);
+  proxySocket.on('error', destroyTunnel);
+  proxySocket.on('close', onBackendClose);
 }
 
-// http-proxy's 'open': the pipes are in place, so counting frames cannot take data from them.
-export function countFrames(core: AdapterCore, proxySocket: Duplex): void {
-  const client = getExchange(proxySocket)?.client;
-  if (client === undefined) return;
-  proxySocket.on('data', core.touch);
-  client.on('data', core.touch);
+// The 'error' listener of both sockets of a WebSocket (the client's from its 'upgrade' event on:
+// Node drops its own, and a client resetting the connection would crash the host process).
+export function destroyTunnel(this: Duplex): void {
+  this.destroy();
+  const exchange = getExchange(this);
+  exchange?.client?.destroy();
+  exchange?.proxySocket?.destroy();
 }
 
-// An error on either socket destroys both. A clean close on one ends the other, so that frames
-// already queued still go out; a peer that then never closes is destroyed after the linger.
-function linkSockets(client: Duplex, backend: Duplex): void {
-  const destroyBoth = () => {
-    client.destroy();
-    backend.destroy();
-  };
-  client.on('error', destroyBoth);
-  backend.on('error', destroyBoth);
-  const endOther = (other: Duplex) => () => {
-    if (other.destroyed) return;
-    other.end();
-    lingerAfterEnd(other);
-  };
-  client.once('close', endOther(backend));
-  backend.once('close', endOther(client));
+function onBackendClose(this: Duplex): void {
+  const client = getExchange(this)?.client;
+  if (client === undefined || client.destroyed) return;
+  client.end();
+  lingerAfterEnd(client);
 }

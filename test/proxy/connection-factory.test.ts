@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { request } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
@@ -22,54 +22,23 @@ import { makeTempDir } from '../helpers/temp.js';
 import { startTinyBackend, type TinyBackend } from '../helpers/tiny-backend.js';
 import { closeWebSocket, nextMessage, openWebSocket } from '../helpers/ws-client.js';
 
-// A plain Duplex over a Unix socket connection: none of net.Socket's methods (setTimeout,
-// setKeepAlive, ref), as a job step's pipes would be.
-class Relay extends Duplex {
-  readonly #inner: Socket;
-
-  constructor(inner: Socket) {
-    super();
-    this.#inner = inner;
-    inner.on('data', (chunk: Buffer) => {
-      if (!this.push(chunk)) inner.pause();
-    });
-    inner.once('end', () => this.push(null));
-    inner.once('error', (error) => this.destroy(error));
-    inner.once('close', () => this.destroy());
-  }
-
-  override _read(): void {
-    this.#inner.resume();
-  }
-
-  override _write(chunk: Buffer, _: BufferEncoding, callback: (error?: Error | null) => void) {
-    this.#inner.write(chunk, callback);
-  }
-
-  override _final(callback: () => void): void {
-    this.#inner.end(callback);
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.#inner.destroy();
-    callback(error);
-  }
-}
-
 /** Connections a factory opened, and how many of them have closed. */
 interface Counts {
   opened: number;
   closed: number;
 }
 
-// A factory that connects to `socketPath` through a Relay and counts what it opens.
+// A factory that connects to `socketPath` and counts what it opens. Each connection is a plain
+// Duplex over the socket, without net.Socket's methods (setTimeout, setKeepAlive, ref), as a job
+// step's pipes would be.
 function countingFactory(socketPath: string, description: string) {
   const counts: Counts = { opened: 0, closed: 0 };
   const factory: ConnectionFactory = {
     description,
     connect() {
       counts.opened += 1;
-      const relay = new Relay(connect(socketPath));
+      const socket = connect(socketPath);
+      const relay = Duplex.from({ readable: socket, writable: socket });
       relay.once('close', () => (counts.closed += 1));
       return relay;
     },
