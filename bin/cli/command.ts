@@ -1,5 +1,5 @@
 import type { FlagSpec, ParsedFlags } from './flags.js';
-import type { Reporter } from './reporter.js';
+import type { Reporter, ReporterOptions } from './reporter.js';
 
 /** Where a command reads and writes: the process's, or a test's. */
 export interface CliIo {
@@ -13,6 +13,8 @@ export interface CommandContext {
   io: CliIo;
   /** Status lines on stderr, in the format --log-format asked for. */
   reporter: Reporter;
+  /** That format and --verbose, for a command that reports through a stream of its own. */
+  reporterOptions: Omit<ReporterOptions, 'stream'>;
 }
 
 /** One `rsession-proxy <name>`: its flags, its --help, and what it does (its exit code). */

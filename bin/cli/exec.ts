@@ -1,5 +1,10 @@
 import { constants } from 'node:os';
-import { launchRServer, normalizeRootPath, writeStatusRecord } from '../../lib/index.js';
+import {
+  launchRServer,
+  normalizeRootPath,
+  openJobSide,
+  writeStatusRecord,
+} from '../../lib/index.js';
 import type { Command, CommandContext } from './command.js';
 import { EXIT, UsageError } from './exit-codes.js';
 import { getString, readFlagSettings, type ParsedFlags } from './flags.js';
@@ -17,14 +22,35 @@ async function runExec(flags: ParsedFlags, { io, reporter }: CommandContext): Pr
     rootPath: rootPath === undefined ? undefined : normalizeRootPath(rootPath),
   };
   const socketPath = getString(flags, 'socket');
-  if (socketPath === undefined) {
+  const jobDir = getString(flags, 'slurm-job');
+  if (socketPath !== undefined && jobDir !== undefined) {
+    throw new UsageError(
+      'rsession-proxy exec: --slurm-job chooses the socket on the node itself; drop --socket',
+    );
+  }
+  if (socketPath === undefined && jobDir === undefined) {
     throw new UsageError(
       'rsession-proxy exec: --socket=PATH is required (jupyter-server-proxy passes --socket={unix_socket})',
     );
   }
   const shutdown = waitForShutdownSignal();
   try {
-    const rserver = await launchRServer({ ...options, socketPath, logger: reporter.log });
+    // In the batch job of `rsession-proxy slurm`: the socket in a private directory named after
+    // the job, and word of the start in the job directory, which the login side reads.
+    const job = jobDir === undefined ? undefined : await openJobSide(jobDir, io.env);
+    await job?.starting();
+    let rserver;
+    try {
+      rserver = await launchRServer({
+        ...options,
+        ...(job ? job.instance : { socketPath }),
+        logger: reporter.log,
+      });
+    } catch (error) {
+      await job?.failed(error).catch(() => undefined);
+      throw error;
+    }
+    await job?.ready(rserver.socketPath);
     const record = {
       kind: 'exec' as const,
       instance: rserver.instance.name,
@@ -65,6 +91,7 @@ export const execCommand: Command = {
   flags: {
     socket: { type: 'string' },
     'root-path': { type: 'string' },
+    'slurm-job': { type: 'string' },
     ...commonLaunchFlags,
   },
   help: EXEC_HELP,

@@ -30,6 +30,7 @@ const PATH_FLAGS: Record<string, string> = {
   rserver: '/usr/lib/rstudio-server/bin/rserver',
   r: '/usr/bin/R',
   'token-file': '"$HOME/.rstudio-token"',
+  'slurm-job': '/home/me/.local/state/rsession-proxy/slurm/default',
 };
 
 // Parses `--name=value` / `--name value` flags strictly: unknown flags, missing values and

@@ -1,14 +1,20 @@
 import { readFileSync } from 'node:fs';
-import { parseSetting, readSetting, type LogFormat } from '../../lib/index.js';
+import {
+  isRSessionProxyError,
+  parseSetting,
+  readSetting,
+  type LogFormat,
+} from '../../lib/index.js';
 import type { CliIo, Command } from './command.js';
 import { doctorCommand } from './doctor.js';
 import { execCommand } from './exec.js';
-import { EXIT, UsageError, getExitCode } from './exit-codes.js';
+import { EXIT, UsageError } from './exit-codes.js';
 import { getBoolean, getString, parseFlags } from './flags.js';
 import { MAIN_HELP } from './help.js';
-import { relayCommand } from './relay.js';
+import { runRelayCommand } from './relay.js';
 import { createReporter } from './reporter.js';
 import { serveCommand } from './serve.js';
+import { slurmCommand } from './slurm.js';
 import { statusCommand } from './status.js';
 import { stopCommand } from './stop.js';
 
@@ -18,10 +24,10 @@ export type { CliIo } from './command.js';
 const COMMANDS: readonly Command[] = [
   execCommand,
   serveCommand,
+  slurmCommand,
   statusCommand,
   stopCommand,
   doctorCommand,
-  relayCommand,
 ];
 
 function getVersion(): string {
@@ -48,6 +54,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.stdout.write(`${getVersion()}\n`);
     return EXIT.ok;
   }
+  // What a Slurm job step runs; bin/rsession-proxy.ts runs it without loading this file.
+  if (name === 'relay') return runRelayCommand(rest, io);
   let reporter = createReporter({ format: 'text', verbose: false, stream: io.stderr });
   try {
     const command = COMMANDS.find((c) => c.name === name);
@@ -61,12 +69,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       io.stdout.write(command.help);
       return EXIT.ok;
     }
-    reporter = createReporter({
+    const reporterOptions = {
       format: getLogFormat(getString(flags, 'log-format'), io.env),
       verbose: getBoolean(flags, 'verbose'),
-      stream: io.stderr,
-    });
-    return await command.run(flags, { io, reporter });
+    };
+    reporter = createReporter({ ...reporterOptions, stream: io.stderr });
+    return await command.run(flags, { io, reporter, reporterOptions });
   } catch (error) {
     const code = getExitCode(error);
     const message = error instanceof Error ? error.message : String(error);
@@ -79,4 +87,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     }
     return code;
   }
+}
+
+// Which exit code an error deserves: bad input is a usage error whether the CLI or the library
+// found it; an instance already running has its own code.
+function getExitCode(error: unknown): number {
+  if (error instanceof UsageError || isRSessionProxyError(error, 'EINVALIDOPTION'))
+    return EXIT.usage;
+  if (isRSessionProxyError(error, 'ELOCKED')) return EXIT.alreadyRunning;
+  return EXIT.failure;
 }

@@ -1,4 +1,4 @@
-import { stopInstance } from '../../lib/index.js';
+import { cancelRecordedJob, stopInstance } from '../../lib/index.js';
 import type { Command, CommandContext } from './command.js';
 import { EXIT } from './exit-codes.js';
 import { getString, readFlagSettings, type ParsedFlags } from './flags.js';
@@ -16,7 +16,15 @@ async function runStop(flags: ParsedFlags, { io, reporter }: CommandContext): Pr
     logger: reporter.log,
   });
   const what = socketPath ?? `instance ${result.name}`;
+  // A slurm instance whose login side was killed left its job running: that is cancelled too.
+  const job =
+    socketPath === undefined
+      ? await cancelRecordedJob({ instance: result.name, env: io.env })
+      : undefined;
+  if (job)
+    reporter.done(`cancelled job ${job.id}, which a killed login side had left ${job.state}`);
   if (result.pid === undefined) {
+    if (job) return EXIT.ok;
     reporter.info(
       result.cleaned
         ? `Nothing was running for ${what}; removed what a killed run left behind in ${result.dir}.`

@@ -6,6 +6,7 @@ import type { ListenSpec } from './listen.js';
 import { readSetting } from '../environment.js';
 import { hasControlCharacters } from '../validate.js';
 import { validateAllowHost } from './host-guard.js';
+import type { ServedBackendFactory } from './served-backend.js';
 import { generateToken, validateToken } from './token.js';
 
 export interface ServeOptions extends Omit<SupervisorOptions, 'rootPath' | 'socketPath'> {
@@ -34,6 +35,11 @@ export interface ServeOptions extends Omit<SupervisorOptions, 'rootPath' | 'sock
   /** At most this many such connections; the oldest makes room for a new one. Default 1024. */
   maxUnauthenticated?: number | undefined;
   logger?: Logger | undefined;
+  /**
+   * What runs rserver, made from the launcher options above (their `rootPath` is the prefix):
+   * default a Supervisor on this host; `createSlurmBackend` runs it in a Slurm job.
+   */
+  backend?: ServedBackendFactory | undefined;
 }
 
 /** Where the token comes from: given (or made up), a file to read at start, or nowhere. */
@@ -43,6 +49,7 @@ export type TokenSource =
 export interface NormalizedServeOptions {
   /** For the supervisor: rserver's root path is the prefix. */
   supervisor: SupervisorOptions;
+  backend: ServedBackendFactory | undefined;
   listen: ListenSpec | undefined;
   /** With a leading and a trailing slash. */
   prefix: string;
@@ -72,13 +79,21 @@ export function normalizeServeOptions(options: ServeOptions = {}): NormalizedSer
     unauthenticatedTimeout = 30_000,
     maxUnauthenticated = 1024,
     logger,
+    backend,
     ...launch
   } = { ...options };
   const env = launch.env ?? process.env;
   const listen = givenListen ?? readSetting(env, 'listen')?.value;
   const prefix = `${normalizePrefix(givenPrefix ?? readSetting(env, 'prefix')?.value ?? '/')}/`;
+  if (backend !== undefined && typeof backend !== 'function') {
+    throw new RSessionProxyError(
+      'EINVALIDOPTION',
+      `Expected the \`backend\` option to be a function that makes the backend, got ${describe(backend)}.`,
+    );
+  }
   return {
     supervisor: { ...launch, logger, rootPath: prefix },
+    backend,
     listen,
     prefix,
     token: resolveTokenSource(token, tokenFile, listen, env),

@@ -8,8 +8,15 @@ import { guardConnections } from './connection-guard.js';
 import { createFrontCookie } from './cookie.js';
 import { createHostGuard } from './host-guard.js';
 import { listen, type ListenSpec } from './listen.js';
-import { normalizeServeOptions, type ServeOptions, type TokenSource } from './options.js';
+import {
+  normalizeServeOptions,
+  type NormalizedServeOptions,
+  type ServeOptions,
+  type TokenSource,
+} from './options.js';
 import { createFrontRouter } from './router.js';
+import type { InstanceLayout } from '../instance/layout.js';
+import type { ServedBackend } from './served-backend.js';
 import { describeStatus, startStatusTicker } from './status-ticker.js';
 import { readTokenFile } from './token-file.js';
 
@@ -23,7 +30,12 @@ export interface ServeHandle {
   readonly prefix: string;
   /** The URL to open: through the ssh tunnel's end for a Unix listener, with `?token=`. */
   readonly url: string;
-  readonly supervisor: Supervisor;
+  /** What runs rserver: the supervisor, or the backend the `backend` option made. */
+  readonly backend: ServedBackend;
+  /** The supervisor, when serve made one (without the `backend` option). */
+  readonly supervisor: Supervisor | undefined;
+  /** The instance serve holds: its name, its directory, where its runtime base came from. */
+  readonly layout: InstanceLayout;
   readonly adapter: ProxyAdapter;
   /** Stops accepting, ends every connection, stops rserver and releases the instance. */
   close(): Promise<void>;
@@ -37,19 +49,22 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   const config = normalizeServeOptions(options);
   const { prefix, logger } = config;
   const warn = (message: string) => logger?.({ level: 'warn', source: 'rsession-proxy', message });
-  // The supervisor checks the launcher's options (a mistake there is a usage error, reported
+  // The backend checks the launcher's options (a mistake there is a usage error, reported
   // before any failure to start).
-  const supervisor = new Supervisor(config.supervisor);
+  const { backend, supervisor } = makeBackend(config);
   const token = await readToken(config.token);
-  const probe = await findUsableRServer(config.supervisor);
-  logger?.({
-    level: 'info',
-    source: 'rsession-proxy',
-    message: `rserver ${probe.version ?? '(version unknown)'}: ${probe.path}`,
-  });
-  const layout = await supervisor.open();
+  // rserver runs on this host: check it now. Another backend (a Slurm job) checks its own.
+  if (supervisor) {
+    const probe = await findUsableRServer(config.supervisor);
+    logger?.({
+      level: 'info',
+      source: 'rsession-proxy',
+      message: `rserver ${probe.version ?? '(version unknown)'}: ${probe.path}`,
+    });
+  }
+  const layout = await backend.open();
   const adapter = createProxyAdapter({
-    backend: supervisor,
+    backend,
     prefix,
     onError: (error) => warn(error.message),
   });
@@ -68,7 +83,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     listener = await listen(server, config.listen ?? { path: layout.listenerSocketPath });
   } catch (error) {
     guard.close();
-    await supervisor.close();
+    await backend.close();
     throw error;
   }
   // The cookie names the listener, so it is made once the real port is known.
@@ -81,7 +96,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     isAllowedHost: createHostGuard(config.allowHosts),
     adapter,
     guard,
-    getStatus: () => describeStatus(supervisor, adapter),
+    getStatus: () => describeStatus(backend, adapter),
     logger,
   });
   server.on('request', router.onRequest);
@@ -89,7 +104,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   server.on('connect', router.onConnect);
 
   const ticker = await startStatusTicker({
-    supervisor,
+    backend,
     adapter,
     layout,
     listener,
@@ -99,7 +114,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   });
   // rserver died, or a tmp cleaner took its socket or directory: the next request starts a new
   // one, and without this line nobody would learn why the old one went.
-  supervisor.on('crash', (error: Error) => warn(error.message));
+  backend.on('crash', (error: Error) => warn(error.message));
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -110,7 +125,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
       await adapter.close();
       server.closeAllConnections();
       await stopped;
-      await supervisor.close();
+      await backend.close();
     })());
 
   const host = 'path' in listener ? 'localhost:8787' : formatHostForUrl(listener);
@@ -120,7 +135,9 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     token,
     prefix,
     url: `http://${host}${prefix}${query}`,
+    backend,
     supervisor,
+    layout,
     adapter,
     close,
   };
@@ -130,6 +147,16 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
 async function readToken(source: TokenSource): Promise<string | undefined> {
   if (source.from === 'none') return undefined;
   return source.from === 'value' ? source.token : readTokenFile(source.path);
+}
+
+// The backend the `backend` option makes, or a supervisor of rserver on this host.
+function makeBackend(config: NormalizedServeOptions): {
+  backend: ServedBackend;
+  supervisor: Supervisor | undefined;
+} {
+  if (config.backend) return { backend: config.backend(config.supervisor), supervisor: undefined };
+  const supervisor = new Supervisor(config.supervisor);
+  return { backend: supervisor, supervisor };
 }
 
 function formatHostForUrl(listener: { host: string; port: number }): string {

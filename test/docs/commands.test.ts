@@ -61,9 +61,14 @@ export function extractCodeBlocks(text: string, lang: string): string[] {
 export function extractConsoleExamples(text: string): Example[] {
   const examples: Example[] = [];
   for (const body of extractCodeBlocks(text, 'console')) {
+    // Output belongs to a command of the same block (a block of another host's prompt, such as
+    // `login1$`, has none of ours).
+    let current: Example | undefined;
     for (const line of body.split('\n')) {
-      if (line.startsWith('$ ')) examples.push({ command: line.slice(2), expected: [] });
-      else if (line.trim() !== '') examples.at(-1)?.expected.push(line);
+      if (line.startsWith('$ ')) {
+        current = { command: line.slice(2), expected: [] };
+        examples.push(current);
+      } else if (line.trim() !== '') current?.expected.push(line);
     }
   }
   return examples;
