@@ -73,10 +73,10 @@ export {
 export { explainRServerFailure, type KnownFailure } from './rserver/known-errors.js';
 export {
   normalizeLaunchOptions,
-  normalizeRootPath,
   type LaunchOptions,
   type NormalizedLaunchOptions,
 } from './rserver/options.js';
+export { normalizePrefix, normalizeRootPath } from './url-prefix.js';
 export type { RServerExit, RServerProcess } from './rserver/running.js';
 export { launchRServer, type RServer } from './rserver/launch.js';
 export {

@@ -1,6 +1,6 @@
 import { RSessionProxyError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { normalizePrefix } from '../proxy/prefix.js';
+import { normalizePrefix } from '../url-prefix.js';
 import type { SupervisorOptions } from '../rserver/supervisor.js';
 import type { ListenSpec } from './listen.js';
 import { readSetting } from '../environment.js';
