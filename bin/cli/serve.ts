@@ -36,6 +36,7 @@ export const SERVE_FLAGS = {
   instance: { type: 'string' },
   'idle-timeout': { type: 'string' },
   'allow-host': { type: 'string', multiple: true },
+  'trust-proxy': { type: 'boolean' },
   demo: { type: 'boolean' },
   ...commonLaunchFlags,
 } as const;
@@ -106,6 +107,7 @@ async function buildServeOptions(
     listen,
     token,
     allowHosts,
+    trustProxy: getBoolean(flags, 'trust-proxy'),
     idleTimeout: idleMinutes === undefined ? undefined : idleMinutes * 60_000,
     extraArgs: flags.rest,
   };

@@ -14,6 +14,12 @@ export interface ServeOptions extends Omit<SupervisorOptions, 'rootPath' | 'sock
   token?: string | false | undefined;
   /** Host names accepted besides localhost, 127.0.0.1 and [::1]. */
   allowHosts?: readonly string[] | undefined;
+  /**
+   * Believe the X-Forwarded-Proto/-Host (else Forwarded) that the proxy nearest to serve adds,
+   * the last value of each list (a TLS front you run): Locations, the Origin check and the
+   * cookies' `Secure` then follow the browser's scheme and host. Default false.
+   */
+  trustProxy?: boolean | undefined;
   /** Stop rserver after this many ms without traffic (it starts again on the next request). */
   idleTimeout?: number | undefined;
   /** A request's headers must arrive within this many ms. Default 60 000. */
@@ -34,6 +40,7 @@ export interface NormalizedServeOptions {
   /** undefined: no token (a Unix listener the caller chose so). */
   token: string | undefined;
   allowHosts: readonly string[];
+  trustProxy: boolean;
   idleTimeout: number;
   headersTimeout: number;
   unauthenticatedTimeout: number;
@@ -52,6 +59,7 @@ export function normalizeServeOptions(options: ServeOptions = {}): NormalizedSer
     prefix = '/',
     token,
     allowHosts = [],
+    trustProxy = false,
     idleTimeout = 0,
     headersTimeout = 60_000,
     unauthenticatedTimeout = 30_000,
@@ -66,6 +74,7 @@ export function normalizeServeOptions(options: ServeOptions = {}): NormalizedSer
     prefix: rootPath,
     token: resolveToken(token, listen),
     allowHosts: validateAllowHosts(allowHosts),
+    trustProxy: validateBoolean(trustProxy, 'trustProxy'),
     idleTimeout: validateInteger(idleTimeout, 'idleTimeout', 0, MAX_TIMEOUT),
     headersTimeout: validateInteger(headersTimeout, 'headersTimeout', 1, MAX_TIMEOUT),
     unauthenticatedTimeout: validateInteger(
@@ -111,6 +120,14 @@ function validateAllowHosts(hosts: unknown): readonly string[] {
     );
   }
   return hosts.map((host: unknown) => validateAllowHost(host, 'each of `allowHosts`'));
+}
+
+function validateBoolean(value: unknown, name: string): boolean {
+  if (typeof value === 'boolean') return value;
+  throw new RSessionProxyError(
+    'EINVALIDOPTION',
+    `Expected the \`${name}\` option to be a boolean, got ${describe(value)}.`,
+  );
 }
 
 function validateInteger(value: unknown, name: string, min: number, max: number): number {

@@ -10,6 +10,7 @@ test('normalizeServeOptions: the defaults', () => {
   assert.equal(options.maxUnauthenticated, 1024);
   assert.equal(options.idleTimeout, 0);
   assert.deepEqual(options.allowHosts, []);
+  assert.equal(options.trustProxy, false, 'forwarding headers are not believed by default');
   assert.equal(Buffer.from(options.token ?? '', 'base64url').length, 32);
   assert.equal(options.supervisor.rootPath, '/');
   assert.equal(normalizeServeOptions({ prefix: 'rstudio' }).prefix, '/rstudio/');
@@ -35,6 +36,7 @@ test('normalizeServeOptions: every bad value is refused, naming the option', () 
     [{ token: 42 as unknown as string }, /token/],
     [{ token: false, listen: { host: '127.0.0.1', port: 0 } }, /TCP listener always needs a token/],
     [{ prefix: '/a/../b' }, /prefix/],
+    [{ trustProxy: 'yes' as unknown as boolean }, /trustProxy/],
   ];
   for (const [options, message] of bad) {
     assert.throws(
