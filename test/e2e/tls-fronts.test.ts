@@ -288,6 +288,24 @@ describe('TLS fronts configured as docs/front-proxies.md says', { skip }, () => 
     assert.deepEqual(docCommands(CHP_TCP)[0], docCommands(NGINX_TCP)[0]);
   });
 
+  test('without --trust-proxy a client’s forwarding headers change nothing', async () => {
+    const forged = {
+      authorization: `token ${untrusted.token ?? ''}`,
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'evil.example',
+      forwarded: 'proto=https;host=evil.example',
+      'x-rstudio-request': 'https://evil.example/',
+    };
+    const redirect = await fetchText(`${untrusted.origin}/`, { headers: forged, timeout: 30_000 });
+    assert.equal(redirect.status, 302);
+    assert.equal(redirect.headers.location, `${untrusted.origin}/auth-sign-in?appUri=%2F`);
+    const token = await fetchText(`${untrusted.origin}/?token=${untrusted.token ?? ''}`, {
+      headers: { 'x-forwarded-proto': 'https' },
+    });
+    const [cookie = ''] = token.headers['set-cookie'] ?? [];
+    assert.ok(cookie !== '' && !cookieAttributes(cookie).has('secure'), cookie);
+  });
+
   test('nginx with TLS in front of the TCP port: sign-in, POST and wss:// work', async () => {
     const front = await nginxFront(NGINX_TCP, trusted.url.host);
     try {
