@@ -158,6 +158,19 @@ function chpFront(heading: string, target: string): Promise<RunningFront> {
   );
 }
 
+// Runs `use` with a started front, and stops the front however `use` ends.
+async function through(
+  starting: Promise<RunningFront>,
+  use: (front: RunningFront) => Promise<void>,
+): Promise<void> {
+  const front = await starting;
+  try {
+    await use(front);
+  } finally {
+    await front.stop();
+  }
+}
+
 interface Visit {
   url: string;
   reply: Reply;
@@ -307,29 +320,22 @@ describe('TLS fronts configured as docs/front-proxies.md says', { skip }, () => 
   });
 
   test('nginx with TLS in front of the TCP port: sign-in, POST and wss:// work', async () => {
-    const front = await nginxFront(NGINX_TCP, trusted.url.host);
-    try {
+    await through(nginxFront(NGINX_TCP, trusted.url.host), async (front) => {
       await assertWorksThrough(front, trusted);
-    } finally {
-      await front.stop();
-    }
+    });
   });
 
   test('nginx without --trust-proxy: rserver redirects to http:// on the https port, 400', async () => {
-    const front = await nginxFront(NGINX_TCP, untrusted.url.host);
-    try {
+    await through(nginxFront(NGINX_TCP, untrusted.url.host), async (front) => {
       const plain = await assertUntrustedFailure(front, untrusted);
       const followed = await fetchText(plain);
       assert.equal(followed.status, 400);
       assert.match(followed.body, /The plain HTTP request was sent to HTTPS port/);
-    } finally {
-      await front.stop();
-    }
+    });
   });
 
   test('CHP 5 with TLS in front of the TCP port: sign-in, POST and wss:// work', async () => {
-    const front = await chpFront(CHP_TCP, trusted.url.host);
-    try {
+    await through(chpFront(CHP_TCP, trusted.url.host), async (front) => {
       await assertWorksThrough(front, trusted);
       // CHP keeps a client's own X-Forwarded-Host: the host guard checks it.
       const forged = await fetchTls(`${front.origin}/`, getCertificate().ca, {
@@ -340,19 +346,14 @@ describe('TLS fronts configured as docs/front-proxies.md says', { skip }, () => 
       });
       assert.equal(forged.status, 403);
       assert.match(forged.body, /Host not allowed/);
-    } finally {
-      await front.stop();
-    }
+    });
   });
 
   test('CHP without --trust-proxy: rserver redirects to http:// on the https port, no reply', async () => {
-    const front = await chpFront(CHP_TCP, untrusted.url.host);
-    try {
+    await through(chpFront(CHP_TCP, untrusted.url.host), async (front) => {
       const plain = await assertUntrustedFailure(front, untrusted);
       await assert.rejects(fetchText(plain), /socket hang up|ECONNRESET|EPIPE/);
-    } finally {
-      await front.stop();
-    }
+    });
   });
 
   test('CHP in front of the Unix socket, run as the socket’s owner', async () => {
@@ -361,12 +362,9 @@ describe('TLS fronts configured as docs/front-proxies.md says', { skip }, () => 
     assert.ok(command);
     const serve = await startCli(['serve', ...serveArgs(command, true)], env);
     try {
-      const front = await chpFront(heading, listeningSocket(serve));
-      try {
+      await through(chpFront(heading, listeningSocket(serve)), async (front) => {
         await assertWorksThrough(front, serve);
-      } finally {
-        await front.stop();
-      }
+      });
     } finally {
       assert.equal((await serve.stop()).code, 0);
     }
@@ -400,24 +398,22 @@ describe(
         const [main] = docNginx(NGINX_UNIX);
         assert.equal(main?.trim(), 'user alice;');
         const user = main.replace('alice', users.owner.name);
-        const front = await nginxFront(NGINX_UNIX, socket, user);
-        try {
+        await through(nginxFront(NGINX_UNIX, socket, user), async (front) => {
           await assertWorksThrough(front, serve);
-        } finally {
-          await front.stop();
-        }
+        });
       });
 
       test('with nginx’s default worker user: 502, and Permission denied in its log', async () => {
-        const front = await nginxFront(NGINX_UNIX, socket, '', (reply) => reply.status === 502);
-        try {
-          assert.match(
-            front.output(),
-            new RegExp(`connect\\(\\) to unix:${socket} failed \\(13: Permission denied\\)`),
-          );
-        } finally {
-          await front.stop();
-        }
+        await through(
+          nginxFront(NGINX_UNIX, socket, '', (reply) => reply.status === 502),
+          (front) => {
+            assert.match(
+              front.output(),
+              new RegExp(`connect\\(\\) to unix:${socket} failed \\(13: Permission denied\\)`),
+            );
+            return Promise.resolve();
+          },
+        );
       });
     });
   },

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after } from 'node:test';
 import WebSocket from 'ws';
 import { findFreePort } from '../bench/nginx.js';
+import { readReply } from './http-client.js';
 import { waitForExit } from './processes.js';
 
 /** A certificate for localhost and 127.0.0.1, and its key, in `dir`. */
@@ -63,18 +64,11 @@ export function fetchTls(url: string, ca: string, options: TlsRequest = {}): Pro
         agent: false,
         signal: AbortSignal.timeout(30_000),
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-      },
+      (res) =>
+        void readReply(res).then(
+          (reply) => resolve({ ...reply, body: reply.body.toString('utf8') }),
+          reject,
+        ),
     );
     req.on('error', reject);
     req.end(options.body);
