@@ -1,48 +1,56 @@
 import { constants } from 'node:os';
-import { launchRServer, normalizeRootPath, writeStatusRecord } from '../../lib/index.js';
+import {
+  launchRServer,
+  normalizeRootPath,
+  openJobSide,
+  writeStatusRecord,
+} from '../../lib/index.js';
+import type { Command, CommandContext } from './command.js';
 import { EXIT, UsageError } from './exit-codes.js';
-import { getString, parseFlags, type ParsedFlags } from './flags.js';
-import type { Reporter } from './reporter.js';
+import { getString, readFlagSettings, type ParsedFlags } from './flags.js';
+import { EXEC_HELP } from './help.js';
+import { commonLaunchFlags, launchOptionsFrom } from './launch-flags.js';
 import { waitForShutdownSignal } from './signals.js';
-import { commonLaunchFlags, commonLaunchOptions } from './launch-flags.js';
-
-export const EXEC_FLAGS = {
-  socket: { type: 'string' },
-  'root-path': { type: 'string' },
-  ...commonLaunchFlags,
-} as const;
-
-export function parseExecFlags(argv: readonly string[]): ParsedFlags {
-  return parseFlags('rsession-proxy exec', argv, EXEC_FLAGS);
-}
 
 // jupyter-server-proxy's command: rserver on the socket it chose, in the foreground, with the
 // exit status of rserver when rserver ends, and 0 after a clean stop on a signal.
-export async function runExec(
-  flags: ParsedFlags,
-  env: NodeJS.ProcessEnv,
-  reporter: Reporter,
-): Promise<number> {
+async function runExec(flags: ParsedFlags, { io, reporter }: CommandContext): Promise<number> {
   // Every flag is checked before anything else, so each mistake is reported for itself.
   const rootPath = getString(flags, 'root-path');
   const options = {
-    ...commonLaunchOptions('rsession-proxy exec', flags, env),
+    ...launchOptionsFrom(readFlagSettings(flags), flags, io.env),
     rootPath: rootPath === undefined ? undefined : normalizeRootPath(rootPath),
   };
   const socketPath = getString(flags, 'socket');
-  if (socketPath === undefined) {
+  const jobDir = getString(flags, 'slurm-job');
+  if (socketPath !== undefined && jobDir !== undefined) {
+    throw new UsageError(
+      'rsession-proxy exec: --slurm-job chooses the socket on the node itself; drop --socket',
+    );
+  }
+  if (socketPath === undefined && jobDir === undefined) {
     throw new UsageError(
       'rsession-proxy exec: --socket=PATH is required (jupyter-server-proxy passes --socket={unix_socket})',
     );
   }
   const shutdown = waitForShutdownSignal();
   try {
-    const rserver = await launchRServer({
-      ...options,
-      socketPath,
-      extraArgs: flags.rest,
-      logger: reporter.log,
-    });
+    // In the batch job of `rsession-proxy slurm`: the socket in a private directory named after
+    // the job, and word of the start in the job directory, which the login side reads.
+    const job = jobDir === undefined ? undefined : await openJobSide(jobDir, io.env);
+    await job?.starting();
+    let rserver;
+    try {
+      rserver = await launchRServer({
+        ...options,
+        ...(job ? job.instance : { socketPath }),
+        logger: reporter.log,
+      });
+    } catch (error) {
+      await job?.failed(error).catch(() => undefined);
+      throw error;
+    }
+    await job?.ready(rserver.socketPath);
     const record = {
       kind: 'exec' as const,
       instance: rserver.instance.name,
@@ -77,3 +85,15 @@ export async function runExec(
     shutdown.dispose();
   }
 }
+
+export const execCommand: Command = {
+  name: 'exec',
+  flags: {
+    socket: { type: 'string' },
+    'root-path': { type: 'string' },
+    'slurm-job': { type: 'string' },
+    ...commonLaunchFlags,
+  },
+  help: EXEC_HELP,
+  run: runExec,
+};

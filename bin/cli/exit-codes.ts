@@ -1,4 +1,4 @@
-import { isRSessionProxyError } from '../../lib/index.js';
+// No import of the library: `rsession-proxy relay` loads this file and must start fast.
 
 /** The exit codes of the command, documented in docs/cli.md. */
 export const EXIT = {
@@ -11,13 +11,4 @@ export const EXIT = {
 /** A mistake in how the command was called: one line, exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
-}
-
-// Which exit code an error deserves: bad input is a usage error whether the CLI or the library
-// found it; an instance already running has its own code.
-export function getExitCode(error: unknown): number {
-  if (error instanceof UsageError || isRSessionProxyError(error, 'EINVALIDOPTION'))
-    return EXIT.usage;
-  if (isRSessionProxyError(error, 'ELOCKED')) return EXIT.alreadyRunning;
-  return EXIT.failure;
 }

@@ -1,15 +1,24 @@
 import { createServer } from 'node:http';
 import { createProxyAdapter, type ProxyAdapter } from '../proxy/adapter.js';
 import { Supervisor } from '../rserver/supervisor.js';
+import { findUsableRServer } from '../rserver/usable.js';
 import { createTokenAuth } from './auth.js';
 import { handleClientError } from './client-error.js';
 import { guardConnections } from './connection-guard.js';
 import { createFrontCookie } from './cookie.js';
 import { createHostGuard } from './host-guard.js';
 import { listen, type ListenSpec } from './listen.js';
-import { normalizeServeOptions, type ServeOptions } from './options.js';
+import {
+  normalizeServeOptions,
+  type NormalizedServeOptions,
+  type ServeOptions,
+  type TokenSource,
+} from './options.js';
 import { createFrontRouter } from './router.js';
+import type { InstanceLayout } from '../instance/layout.js';
+import type { ServedBackend } from './served-backend.js';
 import { describeStatus, startStatusTicker } from './status-ticker.js';
+import { readTokenFile } from './token-file.js';
 
 export type { ServeOptions } from './options.js';
 export { CONTROL_PATH } from './router.js';
@@ -21,7 +30,12 @@ export interface ServeHandle {
   readonly prefix: string;
   /** The URL to open: through the ssh tunnel's end for a Unix listener, with `?token=`. */
   readonly url: string;
-  readonly supervisor: Supervisor;
+  /** What runs rserver: the supervisor, or the backend the `backend` option made. */
+  readonly backend: ServedBackend;
+  /** The supervisor, when serve made one (without the `backend` option). */
+  readonly supervisor: Supervisor | undefined;
+  /** The instance serve holds: its name, its directory, where its runtime base came from. */
+  readonly layout: InstanceLayout;
   readonly adapter: ProxyAdapter;
   /** Stops accepting, ends every connection, stops rserver and releases the instance. */
   close(): Promise<void>;
@@ -29,14 +43,28 @@ export interface ServeHandle {
 
 // The standalone front: a node:http server in front of the adapter and the supervisor, with the
 // host guard (DNS rebinding), token auth, a health and a status endpoint, and idle shutdown.
+// What would make the first request fail for sure (no usable rserver, an unreadable token file,
+// an instance in use) fails here instead, before anything listens.
 export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   const config = normalizeServeOptions(options);
-  const { prefix, token, logger } = config;
+  const { prefix, logger } = config;
   const warn = (message: string) => logger?.({ level: 'warn', source: 'rsession-proxy', message });
-  const supervisor = new Supervisor(config.supervisor);
-  const layout = await supervisor.open();
+  // The backend checks the launcher's options (a mistake there is a usage error, reported
+  // before any failure to start).
+  const { backend, supervisor } = makeBackend(config);
+  const token = await readToken(config.token);
+  // rserver runs on this host: check it now. Another backend (a Slurm job) checks its own.
+  if (supervisor) {
+    const probe = await findUsableRServer(config.supervisor);
+    logger?.({
+      level: 'info',
+      source: 'rsession-proxy',
+      message: `rserver ${probe.version ?? '(version unknown)'}: ${probe.path}`,
+    });
+  }
+  const layout = await backend.open();
   const adapter = createProxyAdapter({
-    backend: supervisor,
+    backend,
     prefix,
     trustProxy: config.trustProxy,
     onError: (error) => warn(error.message),
@@ -56,7 +84,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     listener = await listen(server, config.listen ?? { path: layout.listenerSocketPath });
   } catch (error) {
     guard.close();
-    await supervisor.close();
+    await backend.close();
     throw error;
   }
   // The cookie names the listener, so it is made once the real port is known.
@@ -70,7 +98,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     trustProxy: config.trustProxy,
     adapter,
     guard,
-    getStatus: () => describeStatus(supervisor, adapter),
+    getStatus: () => describeStatus(backend, adapter),
     logger,
   });
   server.on('request', router.onRequest);
@@ -78,7 +106,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   server.on('connect', router.onConnect);
 
   const ticker = await startStatusTicker({
-    supervisor,
+    backend,
     adapter,
     layout,
     listener,
@@ -88,7 +116,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   });
   // rserver died, or a tmp cleaner took its socket or directory: the next request starts a new
   // one, and without this line nobody would learn why the old one went.
-  supervisor.on('crash', (error: Error) => warn(error.message));
+  backend.on('crash', (error: Error) => warn(error.message));
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -99,7 +127,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
       await adapter.close();
       server.closeAllConnections();
       await stopped;
-      await supervisor.close();
+      await backend.close();
     })());
 
   const host = 'path' in listener ? 'localhost:8787' : formatHostForUrl(listener);
@@ -109,10 +137,28 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     token,
     prefix,
     url: `http://${host}${prefix}${query}`,
+    backend,
     supervisor,
+    layout,
     adapter,
     close,
   };
+}
+
+// The token a source names: the one given (or made up), the one in the file, or none.
+async function readToken(source: TokenSource): Promise<string | undefined> {
+  if (source.from === 'none') return undefined;
+  return source.from === 'value' ? source.token : readTokenFile(source.path);
+}
+
+// The backend the `backend` option makes, or a supervisor of rserver on this host.
+function makeBackend(config: NormalizedServeOptions): {
+  backend: ServedBackend;
+  supervisor: Supervisor | undefined;
+} {
+  if (config.backend) return { backend: config.backend(config.supervisor), supervisor: undefined };
+  const supervisor = new Supervisor(config.supervisor);
+  return { backend: supervisor, supervisor };
 }
 
 function formatHostForUrl(listener: { host: string; port: number }): string {

@@ -171,7 +171,16 @@ export async function startCli(
   timeout = 20_000,
   argv?: [string, string[]],
 ): Promise<RunningCli> {
-  const cli = new CliProcess(args, env, argv);
+  return waitForServeUrl(new CliProcess(args, env, argv), timeout);
+}
+
+// Resolves once a started serve (or slurm) printed the URL to open; kills it if it does not
+// within `timeout` ms. `stopTimeout` is how long its SIGTERM may take before the SIGKILL.
+export async function waitForServeUrl(
+  cli: CliProcess,
+  timeout: number,
+  stopTimeout = 20_000,
+): Promise<RunningCli> {
   let line: string;
   try {
     line = await cli.waitFor(/^\s+http:\/\/\S+/, timeout);
@@ -188,7 +197,7 @@ export async function startCli(
     token: url.searchParams.get('token') ?? undefined,
     stdout: () => cli.stdout,
     stderr: () => cli.stderr,
-    stop: (stopTimeout = 20_000) => cli.stop('SIGTERM', stopTimeout),
+    stop: (timeoutMs = stopTimeout) => cli.stop('SIGTERM', timeoutMs),
   };
 }
 
@@ -215,4 +224,17 @@ export async function runCli(
     cli.child.kill('SIGKILL');
     throw new Error(`${(error as Error).message}; stderr:\n${cli.stderr}`, { cause: error });
   }
+}
+
+// The stop command serve printed on `line` ("stop with Ctrl-C or `…`"), run as printed from a
+// shell that has not set RSESSION_PROXY_RUNTIME_DIR: the advice must name what it needs.
+export async function runPrintedStop(
+  line: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ command: string | undefined; result: CliResult | undefined }> {
+  const command = /`(rsession-proxy stop[^`]*)`/.exec(line)?.[1];
+  if (command === undefined) return { command, result: undefined };
+  const plain = { ...env };
+  delete plain.RSESSION_PROXY_RUNTIME_DIR;
+  return { command, result: await runCli(command.split(' ').slice(1), plain) };
 }
