@@ -23,6 +23,7 @@ export const FRONT_FLAGS = {
   instance: { type: 'string' },
   'idle-timeout': { type: 'string' },
   'allow-host': { type: 'string', multiple: true },
+  'trust-proxy': { type: 'boolean' },
   ...commonLaunchFlags,
 } as const;
 
@@ -49,6 +50,7 @@ export function getServeOptions(
     token: noToken ? false : settings.token,
     tokenFile: settings.tokenFile,
     allowHosts: settings.allowHosts,
+    trustProxy: getBoolean(flags, 'trust-proxy'),
     idleTimeout: settings.idleTimeout,
   };
 }
