@@ -39,6 +39,9 @@ export async function runExec(
   try {
     const rserver = await launchRServer({
       ...options,
+      // jupyter-server-proxy's socket is rserver's own until exec bridges it with the sign-in
+      // that an rserver without --www-socket needs (issue #16); such an rserver is refused.
+      isolation: 'socket',
       socketPath,
       extraArgs: flags.rest,
       logger: reporter.log,

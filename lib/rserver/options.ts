@@ -8,6 +8,7 @@ import {
 import type { Logger } from '../logger.js';
 import { hasControlCharacters } from '../validate.js';
 import { MANAGED_OPTIONS } from './arguments.js';
+import { validateIsolationOption, type IsolationOption } from './isolation.js';
 
 /**
  * How to launch rserver. `instance`, `socketPath`, `runtimeDir` and `ephemeral` choose the
@@ -30,6 +31,12 @@ export interface LaunchOptions extends InstanceOptions {
   timeout?: number | undefined;
   /** How long rserver gets after SIGTERM before SIGKILL, in ms; default 5 000. */
   stopTimeout?: number | undefined;
+  /**
+   * What keeps other users away from rserver (docs/security.md): `socket`, `namespace`,
+   * `password`, or `auto` (default; RSESSION_PROXY_ISOLATION) for the strongest this rserver and
+   * host allow. A level that cannot be had is refused (EISOLATION), never weakened.
+   */
+  isolation?: IsolationOption | undefined;
   /** Passed to rserver after the launcher's own options. */
   extraArgs?: readonly string[] | undefined;
   /** The environment rserver inherits and the knobs are read from; default process.env. */
@@ -47,6 +54,7 @@ export interface NormalizedLaunchOptions {
   threadPoolSize: number | undefined;
   timeout: number;
   stopTimeout: number;
+  isolation: IsolationOption;
   extraArgs: readonly string[];
   env: NodeJS.ProcessEnv;
   logger: Logger | undefined;
@@ -160,6 +168,12 @@ export function normalizeLaunchOptions(options: LaunchOptions = {}): NormalizedL
       options.timeout ?? numberFromEnv(env, 'RSERVER_TIMEOUT', 1000) ?? 30_000,
     ),
     stopTimeout: validateDuration('stopTimeout', options.stopTimeout ?? 5000),
+    isolation:
+      options.isolation !== undefined
+        ? validateIsolationOption(options.isolation)
+        : env.RSESSION_PROXY_ISOLATION
+          ? validateIsolationOption(env.RSESSION_PROXY_ISOLATION, 'RSESSION_PROXY_ISOLATION')
+          : 'auto',
     extraArgs: validateExtraArgs(options.extraArgs ?? []),
     env,
     logger: options.logger,

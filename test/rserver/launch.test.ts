@@ -137,11 +137,12 @@ describe('launchRServer with the rserver double', () => {
     });
   }
 
-  test('an rserver older than 2024.12.0 is refused before it runs', async () => {
+  test('an rserver older than 2024.12.0 is refused before it runs when a socket is asked for', async () => {
     const rserver = await variant({ RSERVER_DOUBLE_RELEASE: '2024.09.1+394' });
-    await assert.rejects(launchRServer({ ...options, instance: 'old', rserver }), {
-      code: 'ERSERVERTOOOLD',
-    });
+    await assert.rejects(
+      launchRServer({ ...options, instance: 'old', rserver, isolation: 'socket' }),
+      { code: 'EISOLATION', message: /has no --www-socket/ },
+    );
     assert.equal(existsSync(join(root, 'rt', 'old.lock')), false);
   });
 
