@@ -80,6 +80,10 @@ Options:
   --instance=NAME       Instance name (RSESSION_PROXY_INSTANCE; default "default")
   --idle-timeout=MIN    Stop rserver after MIN minutes without traffic; it starts again on
                         the next request (RSESSION_PROXY_IDLE_TIMEOUT)
+  --isolation=auto|socket|namespace|password
+                        What keeps other users away from an rserver without --www-socket
+                        (RSESSION_PROXY_ISOLATION; default auto: the strongest available;
+                        a level asked for by name is refused rather than weakened)
   --demo                Use the rserver test double instead of RStudio Server (from a clone)
 ${LAUNCH_OPTIONS}
 

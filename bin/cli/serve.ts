@@ -37,6 +37,7 @@ export const SERVE_FLAGS = {
   'idle-timeout': { type: 'string' },
   'allow-host': { type: 'string', multiple: true },
   demo: { type: 'boolean' },
+  isolation: { type: 'string' },
   ...commonLaunchFlags,
 } as const;
 
@@ -107,6 +108,8 @@ async function buildServeOptions(
     token,
     allowHosts,
     idleTimeout: idleMinutes === undefined ? undefined : idleMinutes * 60_000,
+    // Validated with the launch options; RSESSION_PROXY_ISOLATION is read there too.
+    isolation: getString(flags, 'isolation') as ServeOptions['isolation'],
     extraArgs: flags.rest,
   };
 }

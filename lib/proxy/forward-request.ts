@@ -4,6 +4,7 @@ import type { AdapterCore } from './core.js';
 import { getLocationContext, isGone, type Exchange } from './exchange.js';
 import { filterResponseHeaders } from './forwarded.js';
 import { REDIRECT_STATUSES, rewriteLocation } from './location.js';
+import { answerWithSignIn, wantsSignIn } from './sign-in.js';
 
 // The characters Node.js accepts in a request target; anything else (which a client could only
 // send to a lenient front server) is percent-encoded rather than refused.
@@ -70,7 +71,11 @@ export function forwardRequest(
     onError,
   );
   proxyReq.once('response', (proxyRes: IncomingMessage) => {
-    relayResponse(core, exchange, res, proxyRes);
+    const relay = () => relayResponse(core, exchange, res, proxyRes);
+    // An rserver run with a password nobody types (lib/rserver/isolation.ts) is signed in to.
+    if (wantsSignIn(core, exchange, proxyRes)) {
+      answerWithSignIn(core, exchange, res, proxyRes, headers, relay);
+    } else relay();
   });
   if (hasBody) {
     // A long upload is someone using RStudio too, and rserver is not silent while it reads it.
