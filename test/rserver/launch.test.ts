@@ -1,22 +1,15 @@
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { INSTANCE_MARKER, isRSessionProxyError, launchRServer } from '../../lib/index.js';
 import { httpRequest } from '../helpers/http-client.js';
 import { makeLaunchEnv } from '../helpers/launch-env.js';
 import { pidsWithEnv, waitUntil } from '../helpers/proc.js';
-import { DOUBLE_FAILURES, writeRserverVariant } from '../helpers/rserver-double.js';
+import { DOUBLE_FAILURES, makeVariantWriter } from '../helpers/rserver-double.js';
 
 const { root, options } = makeLaunchEnv();
-let variants = 0;
-
-async function variant(env: Record<string, string>): Promise<string> {
-  const dir = join(root, `variant-${++variants}`);
-  await mkdir(dir);
-  return writeRserverVariant(dir, env);
-}
+const variant = makeVariantWriter(root);
 
 const markerOf = (lockTarget: string) => `${INSTANCE_MARKER}=${lockTarget}`;
 

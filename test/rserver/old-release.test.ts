@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { launchRServer, type RServerProcess } from '../../lib/index.js';
@@ -13,19 +12,13 @@ import { cookieHeader, cookieJar, httpRequest, type HttpTarget } from '../helper
 import { makeLaunchEnv } from '../helpers/launch-env.js';
 import { readInstanceProcesses } from '../helpers/leftovers.js';
 import { waitUntil } from '../helpers/proc.js';
-import { findSessionPids, requireRealR, writeRserverVariant } from '../helpers/rserver-double.js';
+import { findSessionPids, requireRealR, makeVariantWriter } from '../helpers/rserver-double.js';
 import { asUser, isRoot, notRootReason, useUsers, type TestUser } from '../helpers/users.js';
 
 const OLD = '2024.04.2+764';
 type Launched = Awaited<ReturnType<typeof launchRServer>>;
 const { root, options } = makeLaunchEnv();
-let variants = 0;
-
-async function variant(env: Record<string, string>): Promise<string> {
-  const dir = join(root, `variant-${++variants}`);
-  await mkdir(dir);
-  return writeRserverVariant(dir, env);
-}
+const variant = makeVariantWriter(root);
 
 // What `user` gets running a command: its exit code and what it printed.
 function runAs(user: TestUser, command: string, args: string[], input?: string) {
