@@ -4,10 +4,10 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { INSTANCE_MARKER } from '../lib/index.js';
 import { CLI, makeCliEnv } from './helpers/cli.js';
 import { httpRequest } from './helpers/http-client.js';
-import { pidsWithEnvUnder, waitUntil } from './helpers/proc.js';
+import { markedPidsUnder } from './helpers/leftovers.js';
+import { waitUntil } from './helpers/proc.js';
 import { waitForExit } from './helpers/processes.js';
 import { FAKE_R, RSERVER_DOUBLE } from './helpers/rserver-double.js';
 import { probeHttp } from '../lib/rserver/readiness.js';
@@ -69,6 +69,6 @@ test('the documented jupyter-server-proxy configuration runs RStudio on its sock
   const exit = await waitForExit(child, 20_000);
   assert.equal(exit.code, 0, log);
   assert.equal(existsSync(socket), false);
-  assert.deepEqual(pidsWithEnvUnder(INSTANCE_MARKER, runtimeDir), []);
+  assert.deepEqual(markedPidsUnder(runtimeDir), []);
   assert.deepEqual(readdirSync(runtimeDir), [], 'no state directory left behind');
 });

@@ -1,8 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { asProxyError } from './failure.js';
 import type { AdapterCore } from './core.js';
-import { getClientTarget, isGone, type Exchange } from './exchange.js';
-import { chooseFormat, renderError, sendRendered } from './responses.js';
+import { isGone, type Exchange } from './exchange.js';
+import { getClientTarget } from './mount.js';
+import { relayResponse } from './relay.js';
+import { refuseClient } from './responses.js';
 
 /** rserver's sign-in page, under its root path. */
 const SIGN_IN_PAGE = /\/auth-sign-in$/;
@@ -40,45 +42,52 @@ export function getSignedInTarget(
 export function wantsSignIn(
   core: AdapterCore,
   exchange: Exchange,
+  req: IncomingMessage,
   proxyRes: IncomingMessage,
 ): boolean {
   if (core.options.backend.signIn === undefined) return false;
-  const { method } = exchange.req;
-  if (method !== 'GET' && method !== 'HEAD') return false;
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   const status = proxyRes.statusCode ?? 0;
   if (isSignInRedirect(status, proxyRes.headers.location)) return true;
   return status === 200 && SIGN_IN_PAGE.test(exchange.backendPath.split('?', 1)[0] ?? '');
 }
 
-// Signs the browser in on the user's behalf (the Backend knows how) and sends it back with
-// rserver's cookies. rserver's own answer waits, unread, until the backend has said: when it signs
-// browsers in by itself, `relay` passes that answer on as it is; when the sign-in fails, the
-// client gets an error naming why, never a sign-in form it has no password for.
+// Signs the browser in on the user's behalf (the Backend knows how, with the headers the adapter
+// sent rserver, from which rserver builds its cookies) and sends it back with rserver's cookies.
+// rserver's own answer waits, unread, until the backend has said: when it signs browsers in by
+// itself, that answer is relayed as it is; when the sign-in fails, the client gets an error
+// naming why, never a sign-in form it has no password for.
 export function answerWithSignIn(
   core: AdapterCore,
   exchange: Exchange,
-  res: ServerResponse,
+  req: IncomingMessage,
   proxyRes: IncomingMessage,
-  headers: Record<string, string | string[]>,
-  relay: () => void,
 ): void {
-  const { req } = exchange;
-  const signIn = core.options.backend.signIn?.({ headers, cookie: req.headers.cookie });
+  const { res } = exchange;
+  if (res === undefined) {
+    proxyRes.destroy();
+    return;
+  }
+  const headers = exchange.proxyReq?.getHeaders() ?? {};
+  const forwarded: Record<string, string | string[] | undefined> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    forwarded[name] = typeof value === 'number' ? String(value) : value;
+  }
+  const signIn = core.options.backend.signIn?.({ headers: forwarded, cookie: req.headers.cookie });
   void (signIn ?? Promise.resolve(undefined)).then(
     (cookies) => {
-      if (isGone(exchange) || res.headersSent) return;
+      if (isGone(exchange) || res.headersSent) {
+        proxyRes.destroy();
+        return;
+      }
       if (cookies === undefined) {
-        relay();
+        relayResponse(exchange, req, proxyRes);
         return;
       }
       proxyRes.resume();
-      const location = getSignedInTarget(
-        exchange.prefix,
-        exchange.backendPath,
-        getClientTarget(req),
-      );
+      const target = getSignedInTarget(exchange.prefix, exchange.backendPath, getClientTarget(req));
       res.writeHead(302, {
-        location,
+        location: target,
         'set-cookie': [...cookies.setCookie],
         'cache-control': 'no-store',
         'content-length': '0',
@@ -90,7 +99,7 @@ export function answerWithSignIn(
       if (isGone(exchange) || res.headersSent) return;
       const failure = asProxyError(error);
       core.report(failure, req);
-      sendRendered(res, renderError(502, failure, chooseFormat(req.headers.accept)), req.method);
+      refuseClient(req, { res }, 502, failure);
     },
   );
 }

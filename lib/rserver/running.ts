@@ -55,8 +55,8 @@ export interface RunningInput {
   signIn: ((request: SignInRequest) => Promise<SignInCookies>) | undefined;
   socketPath: string;
   rootPath: string;
-  /** The instance directory, the marker's value. */
-  marker: string;
+  /** The environment entries that mark the instance's processes (instance/marker.ts). */
+  markers: readonly string[];
   stopTimeout: number;
   /** Runs after every stop, requested or not: removes sockets, releases what the caller holds. */
   afterStop?: (() => Promise<void>) | undefined;
@@ -146,11 +146,11 @@ export class RunningRServer extends EventEmitter implements RServerProcess {
   // The processes first, what was attached to them (the watchdog, which must not outlive
   // rserver; a relay; slirp4netns; the password) next, the caller's cleanup (sockets, lock) last.
   async #stop(): Promise<void> {
-    const { spawned, sandbox, marker, stopTimeout } = this.#input;
+    const { spawned, sandbox, markers, stopTimeout } = this.#input;
     await stopRServerTree({
       leader: spawned.pid,
       kind: sandbox.kind,
-      marker,
+      markers,
       exited: spawned.exit,
       hasExited: () => this.#exitStatus !== undefined,
       grace: stopTimeout,

@@ -1,7 +1,7 @@
 import { getRServerLineLevel } from '../logger.js';
 import { listProcesses } from '../process-tree.js';
 import { getCurrentUser } from '../users.js';
-import { INSTANCE_MARKER } from '../instance/marker.js';
+import { INSTANCE_MARKER, getInstanceMarkers } from '../instance/marker.js';
 import type { InstanceLayout } from '../instance/layout.js';
 import { stopLeftovers } from '../instance/leftovers.js';
 import { buildRServerArgs, buildRServerEnv } from './arguments.js';
@@ -100,7 +100,7 @@ export async function startRServer(input: StartRServerInput): Promise<RServerPro
   const user = getCurrentUser();
   const resolved = await resolveIsolation(options.isolation, probe, options.env);
   const sandbox = await detectSandbox(options.env);
-  await stopLeftovers(layout.dir, options);
+  await stopLeftovers(layout, options);
   throwIfAborted(input.signal);
   const r = findR(options);
   const prepared = await prepareIsolation({
@@ -156,7 +156,7 @@ export async function startRServer(input: StartRServerInput): Promise<RServerPro
     // unwatched; in the namespace the kernel does its job.
     const watchdog =
       sandbox.kind === 'watchdog'
-        ? await startWatchdog(`${INSTANCE_MARKER}=${layout.dir}`, grace, env.PATH)
+        ? await startWatchdog(getInstanceMarkers(layout), grace, env.PATH)
         : { release: () => undefined };
     attachments.push({ stop: () => Promise.resolve(watchdog.release()) });
     const tail = new LineTail(50);
@@ -179,7 +179,7 @@ export async function startRServer(input: StartRServerInput): Promise<RServerPro
       tail,
       socketPath: layout.socketPath,
       rootPath: options.rootPath,
-      marker: layout.dir,
+      markers: getInstanceMarkers(layout),
       stopTimeout: options.stopTimeout,
       isolation,
       signIn: agent === undefined ? undefined : (request) => agent.signIn(request),

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { randomBytes } from 'node:crypto';
+import { readableByOthers, readableCwd } from './readable-copy.js';
 
 // Isolation tests act as real, separate Unix users; that needs root (CI runs as root).
 export const isRoot = process.getuid?.() === 0;
@@ -26,12 +27,15 @@ export function createUser(role: string): TestUser {
 export function removeUser(user: TestUser | undefined): void {
   if (!user) return;
   // Processes a test left behind would make userdel fail; they are the test's own, end them.
-  try {
-    execFileSync('pkill', ['-KILL', '-u', user.name]);
-  } catch {
-    // no process left: the normal case
+  // A killed process may still be exiting when userdel looks: try again until it is gone.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    spawnSync('pkill', ['-KILL', '-u', user.name]);
+    const removed = spawnSync('userdel', [user.name], { encoding: 'utf8' });
+    if (removed.status === 0) return;
+    if (Date.now() > deadline) throw new Error(`userdel ${user.name}: ${removed.stderr}`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   }
-  execFileSync('userdel', [user.name]);
 }
 
 // Registers hooks (call it inside a describe) that create one throw-away user per role before
@@ -47,16 +51,27 @@ export function useUsers<R extends string>(...roles: R[]): Record<R, TestUser> {
   return users;
 }
 
-// `env -i PATH=… USER=… <env> command args…`: the command with a clean environment.
+// `env -i --chdir=… PATH=… USER=… <env> command args…`: the command with a clean environment,
+// in a working directory the user can enter, its paths into the clone and Node.js's directory
+// made ones the user can reach.
 function inCleanEnv(
   user: TestUser,
   command: string,
   args: readonly string[],
   env: Record<string, string>,
 ): string[] {
-  const assignments = Object.entries(env).map(([key, value]) => `${key}=${value}`);
-  const path = `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`;
-  return ['env', '-i', path, `USER=${user.name}`, ...assignments, command, ...args];
+  const assignments = Object.entries({ PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }).map(
+    ([key, value]) => `${key}=${readableByOthers(value)}`,
+  );
+  return [
+    'env',
+    '-i',
+    `--chdir=${readableCwd()}`,
+    `USER=${user.name}`,
+    ...assignments,
+    readableByOthers(command),
+    ...args.map(readableByOthers),
+  ];
 }
 
 // The argv that runs `command args...` as `user` (through runuser), with a clean environment
