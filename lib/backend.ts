@@ -64,6 +64,11 @@ export interface Backend extends EventEmitter {
    */
   check?(): Promise<void>;
   /**
+   * Optional: what a start is waiting for, in a line or two (e.g. `job 12345 pending (Priority),
+   * 0:41 in the queue`), shown on the starting page a browser gets meanwhile.
+   */
+  readonly progress?: string | undefined;
+  /**
    * Optional: signs the browser in on the user's behalf. An rserver without --www-socket runs
    * with a password nobody types (isolation `namespace` or `password`); the adapter calls this
    * when rserver sends a browser to its sign-in page, and hands the cookies to the browser with

@@ -32,7 +32,7 @@ export {
   type LockOptions,
 } from './instance/lock.js';
 export { getStateDirs, type StateDirs } from './instance/state-dir.js';
-export { writeStatusRecord, type StatusRecord } from './instance/status.js';
+export { writeStatusRecord, type StatusJob, type StatusRecord } from './instance/status.js';
 export { listInstances, type InstanceList, type InstanceStatus } from './instance/list.js';
 export { stopInstance, type StopInstanceOptions, type StopResult } from './instance/stop.js';
 export type {
@@ -71,9 +71,26 @@ export { createFixedBackend } from './proxy/fixed-backend.js';
 export { type ProxyAdapterOptions } from './proxy/options.js';
 export { rewriteLocation, type LocationContext } from './proxy/location.js';
 export { serve, type ServeHandle, type ServeOptions } from './serve/server.js';
+export type { ServedBackend, ServedBackendFactory, ServedStatus } from './serve/served-backend.js';
 export { normalizeServeOptions, validateAllowHost } from './serve/options.js';
 export { generateToken, getTokenProblem, validateToken } from './serve/token.js';
 export { readTokenFile } from './serve/token-file.js';
 export { parseListenSpec, type ListenSpec } from './serve/listen.js';
 export { createHostGuard, LOOPBACK_HOSTS } from './serve/host-guard.js';
 export { runDoctor, type DoctorCheck } from './doctor.js';
+export {
+  SlurmBackend,
+  createSlurmBackend,
+  type SlurmBackendOptions,
+  type SlurmProgress,
+} from './slurm/backend.js';
+export { hasEnded, readJob, type JobInfo } from './slurm/job-info.js';
+export { describeWaiting, formatDuration } from './slurm/job-messages.js';
+export { cancelRecordedJob, findRecordedJob } from './slurm/recorded-job.js';
+export { openJobSide, type JobSide } from './slurm/node-report.js';
+export {
+  StepConnection,
+  openStepConnection,
+  type StepConnectionOptions,
+} from './slurm/step-connection.js';
+export { getSlurmClientEnv } from './slurm/slurm-env.js';

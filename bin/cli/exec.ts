@@ -1,5 +1,10 @@
 import { constants } from 'node:os';
-import { launchRServer, normalizeRootPath, writeStatusRecord } from '../../lib/index.js';
+import {
+  launchRServer,
+  normalizeRootPath,
+  openJobSide,
+  writeStatusRecord,
+} from '../../lib/index.js';
 import { EXIT, UsageError } from './exit-codes.js';
 import { getString, parseFlags, type ParsedFlags } from './flags.js';
 import type { Reporter } from './reporter.js';
@@ -9,6 +14,7 @@ import { commonLaunchFlags, commonLaunchOptions } from './launch-flags.js';
 export const EXEC_FLAGS = {
   socket: { type: 'string' },
   'root-path': { type: 'string' },
+  'slurm-job': { type: 'string' },
   ...commonLaunchFlags,
 } as const;
 
@@ -30,22 +36,39 @@ export async function runExec(
     rootPath: rootPath === undefined ? undefined : normalizeRootPath(rootPath),
   };
   const socketPath = getString(flags, 'socket');
-  if (socketPath === undefined) {
+  const jobDir = getString(flags, 'slurm-job');
+  if (socketPath !== undefined && jobDir !== undefined) {
+    throw new UsageError(
+      'rsession-proxy exec: --slurm-job chooses the socket on the node itself; drop --socket',
+    );
+  }
+  if (socketPath === undefined && jobDir === undefined) {
     throw new UsageError(
       'rsession-proxy exec: --socket=PATH is required (jupyter-server-proxy passes --socket={unix_socket})',
     );
   }
   const shutdown = waitForShutdownSignal();
   try {
-    const rserver = await launchRServer({
-      ...options,
-      // jupyter-server-proxy's socket is rserver's own until exec bridges it with the sign-in
-      // that an rserver without --www-socket needs (issue #16); such an rserver is refused.
-      isolation: 'socket',
-      socketPath,
-      extraArgs: flags.rest,
-      logger: reporter.log,
-    });
+    // In the batch job of `rsession-proxy slurm`: the socket in a private directory named after
+    // the job, and word of the start in the job directory, which the login side reads.
+    const job = jobDir === undefined ? undefined : await openJobSide(jobDir, env);
+    await job?.starting();
+    let rserver;
+    try {
+      rserver = await launchRServer({
+        ...options,
+        // jupyter-server-proxy's socket (or the job's) is rserver's own until exec bridges it with
+        // the sign-in that an rserver without --www-socket needs (issue #16): such one is refused.
+        isolation: 'socket',
+        ...(job ? job.instance : { socketPath }),
+        extraArgs: flags.rest,
+        logger: reporter.log,
+      });
+    } catch (error) {
+      await job?.failed(error).catch(() => undefined);
+      throw error;
+    }
+    await job?.ready(rserver.socketPath);
     const record = {
       kind: 'exec' as const,
       instance: rserver.instance.name,

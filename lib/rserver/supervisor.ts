@@ -33,7 +33,7 @@ export interface SupervisorStatus {
   restarts: number;
   lastError: string | undefined;
   /** What keeps other users away from the running rserver (or the last one). */
-  isolation: Isolation | undefined;
+  isolation?: Isolation | undefined;
 }
 
 /**

@@ -7,8 +7,13 @@ import { guardConnections } from './connection-guard.js';
 import { createFrontCookie } from './cookie.js';
 import { createHostGuard } from './host-guard.js';
 import { listen, type ListenSpec } from './listen.js';
-import { normalizeServeOptions, type ServeOptions } from './options.js';
+import {
+  normalizeServeOptions,
+  type NormalizedServeOptions,
+  type ServeOptions,
+} from './options.js';
 import { createFrontRouter } from './router.js';
+import type { ServedBackend } from './served-backend.js';
 import { describeStatus, startStatusTicker } from './status-ticker.js';
 
 export type { ServeOptions } from './options.js';
@@ -21,7 +26,10 @@ export interface ServeHandle {
   readonly prefix: string;
   /** The URL to open: through the ssh tunnel's end for a Unix listener, with `?token=`. */
   readonly url: string;
-  readonly supervisor: Supervisor;
+  /** What runs rserver: the supervisor, or the backend the `backend` option made. */
+  readonly backend: ServedBackend;
+  /** The supervisor, when serve made one (without the `backend` option). */
+  readonly supervisor: Supervisor | undefined;
   readonly adapter: ProxyAdapter;
   /** Stops accepting, ends every connection, stops rserver and releases the instance. */
   close(): Promise<void>;
@@ -33,10 +41,10 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   const config = normalizeServeOptions(options);
   const { prefix, token, logger } = config;
   const warn = (message: string) => logger?.({ level: 'warn', source: 'rsession-proxy', message });
-  const supervisor = new Supervisor(config.supervisor);
-  const layout = await supervisor.open();
+  const { backend, supervisor } = makeBackend(config);
+  const layout = await backend.open();
   const adapter = createProxyAdapter({
-    backend: supervisor,
+    backend,
     prefix,
     onError: (error) => warn(error.message),
   });
@@ -55,7 +63,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     listener = await listen(server, config.listen ?? { path: layout.listenerSocketPath });
   } catch (error) {
     guard.close();
-    await supervisor.close();
+    await backend.close();
     throw error;
   }
   // The cookie names the listener, so it is made once the real port is known.
@@ -68,7 +76,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     isAllowedHost: createHostGuard(config.allowHosts),
     adapter,
     guard,
-    getStatus: () => describeStatus(supervisor, adapter),
+    getStatus: () => describeStatus(backend, adapter),
     logger,
   });
   server.on('request', router.onRequest);
@@ -76,7 +84,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   server.on('connect', router.onConnect);
 
   const ticker = await startStatusTicker({
-    supervisor,
+    backend,
     adapter,
     layout,
     listener,
@@ -86,7 +94,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   });
   // rserver died, or a tmp cleaner took its socket or directory: the next request starts a new
   // one, and without this line nobody would learn why the old one went.
-  supervisor.on('crash', (error: Error) => warn(error.message));
+  backend.on('crash', (error: Error) => warn(error.message));
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -97,7 +105,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
       await adapter.close();
       server.closeAllConnections();
       await stopped;
-      await supervisor.close();
+      await backend.close();
     })());
 
   const host = 'path' in listener ? 'localhost:8787' : formatHostForUrl(listener);
@@ -107,10 +115,21 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     token,
     prefix,
     url: `http://${host}${prefix}${query}`,
+    backend,
     supervisor,
     adapter,
     close,
   };
+}
+
+// The backend the `backend` option makes, or a supervisor of rserver on this host.
+function makeBackend(config: NormalizedServeOptions): {
+  backend: ServedBackend;
+  supervisor: Supervisor | undefined;
+} {
+  if (config.backend) return { backend: config.backend(config.supervisor), supervisor: undefined };
+  const supervisor = new Supervisor(config.supervisor);
+  return { backend: supervisor, supervisor };
 }
 
 function formatHostForUrl(listener: { host: string; port: number }): string {
