@@ -40,6 +40,8 @@ export type {
   BackendEndpoint,
   BackendState,
   ConnectionFactory,
+  SignInCookies,
+  SignInRequest,
   SocketEndpoint,
 } from './backend.js';
 export type { LogEntry, LogLevel, Logger } from './logger.js';
@@ -59,6 +61,13 @@ export {
   type NormalizedLaunchOptions,
 } from './rserver/options.js';
 export type { RServerExit, RServerProcess } from './rserver/running.js';
+export {
+  ISOLATION_OPTIONS,
+  type Isolation,
+  type IsolationLevel,
+  type IsolationOption,
+} from './rserver/isolation.js';
+export { detectIsolation, type ResolvedIsolation } from './rserver/resolve-isolation.js';
 export { launchRServer, type RServer } from './rserver/launch.js';
 export {
   Supervisor,

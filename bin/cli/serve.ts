@@ -25,6 +25,7 @@ import {
   type ParsedFlags,
 } from './flags.js';
 import { commonLaunchFlags, commonLaunchOptions } from './launch-flags.js';
+import { reportIsolation } from './isolation-report.js';
 import type { Reporter } from './reporter.js';
 import { waitForShutdownSignal } from './signals.js';
 
@@ -196,6 +197,7 @@ export async function runServe(
   const shutdown = waitForShutdownSignal();
   try {
     const handle = await serve({ ...options, logger: reporter.log });
+    if (handle.supervisor) await reportIsolation(handle.supervisor, reporter);
     announceListener(handle, reporter, stdout);
     reporter.info('rserver starts on the first request; stop with Ctrl-C or `rsession-proxy stop`');
     const signal = await shutdown.signal;

@@ -78,7 +78,8 @@ export class SignInAgent {
     for (const line of cookies.setCookie) {
       const value = USER_ID.exec(line.split(';')[0] ?? '')?.[1];
       if (value === undefined) continue;
-      this.#issued.set(value, { at: this.#now(), returns: 0 });
+      // The same cookie issued again (within its second) keeps its count: rserver may refuse it.
+      if (!this.#issued.has(value)) this.#issued.set(value, { at: this.#now(), returns: 0 });
     }
     for (const key of this.#issued.keys()) {
       if (this.#issued.size <= REMEMBERED) break;
