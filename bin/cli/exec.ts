@@ -5,34 +5,20 @@ import {
   openJobSide,
   writeStatusRecord,
 } from '../../lib/index.js';
+import type { Command, CommandContext } from './command.js';
 import { EXIT, UsageError } from './exit-codes.js';
-import { getString, parseFlags, type ParsedFlags } from './flags.js';
-import type { Reporter } from './reporter.js';
+import { getString, readFlagSettings, type ParsedFlags } from './flags.js';
+import { EXEC_HELP } from './help.js';
+import { commonLaunchFlags, launchOptionsFrom } from './launch-flags.js';
 import { waitForShutdownSignal } from './signals.js';
-import { commonLaunchFlags, commonLaunchOptions } from './launch-flags.js';
-
-export const EXEC_FLAGS = {
-  socket: { type: 'string' },
-  'root-path': { type: 'string' },
-  'slurm-job': { type: 'string' },
-  ...commonLaunchFlags,
-} as const;
-
-export function parseExecFlags(argv: readonly string[]): ParsedFlags {
-  return parseFlags('rsession-proxy exec', argv, EXEC_FLAGS);
-}
 
 // jupyter-server-proxy's command: rserver on the socket it chose, in the foreground, with the
 // exit status of rserver when rserver ends, and 0 after a clean stop on a signal.
-export async function runExec(
-  flags: ParsedFlags,
-  env: NodeJS.ProcessEnv,
-  reporter: Reporter,
-): Promise<number> {
+async function runExec(flags: ParsedFlags, { io, reporter }: CommandContext): Promise<number> {
   // Every flag is checked before anything else, so each mistake is reported for itself.
   const rootPath = getString(flags, 'root-path');
   const options = {
-    ...commonLaunchOptions('rsession-proxy exec', flags, env),
+    ...launchOptionsFrom(readFlagSettings(flags), flags, io.env),
     rootPath: rootPath === undefined ? undefined : normalizeRootPath(rootPath),
   };
   const socketPath = getString(flags, 'socket');
@@ -51,7 +37,7 @@ export async function runExec(
   try {
     // In the batch job of `rsession-proxy slurm`: the socket in a private directory named after
     // the job, and word of the start in the job directory, which the login side reads.
-    const job = jobDir === undefined ? undefined : await openJobSide(jobDir, env);
+    const job = jobDir === undefined ? undefined : await openJobSide(jobDir, io.env);
     await job?.starting();
     let rserver;
     try {
@@ -61,7 +47,6 @@ export async function runExec(
         // the sign-in that an rserver without --www-socket needs (issue #16): such one is refused.
         isolation: 'socket',
         ...(job ? job.instance : { socketPath }),
-        extraArgs: flags.rest,
         logger: reporter.log,
       });
     } catch (error) {
@@ -103,3 +88,15 @@ export async function runExec(
     shutdown.dispose();
   }
 }
+
+export const execCommand: Command = {
+  name: 'exec',
+  flags: {
+    socket: { type: 'string' },
+    'root-path': { type: 'string' },
+    'slurm-job': { type: 'string' },
+    ...commonLaunchFlags,
+  },
+  help: EXEC_HELP,
+  run: runExec,
+};

@@ -1,5 +1,5 @@
-import { RSessionProxyError } from '../errors.js';
 import { INSTANCE_MARKER } from '../instance/marker.js';
+import { assertSocketSupport } from './usable.js';
 
 /** Where rserver listens: its own Unix socket (2024.12.0 and later), or a TCP port. */
 export type RServerListen = { socketPath: string } | { address: string; port: number };
@@ -48,15 +48,7 @@ export const MANAGED_OPTIONS = [
 function buildListenArgs(listen: RServerListen, supported: ReadonlySet<string>): string[] {
   if (!('socketPath' in listen))
     return [`--www-address=${listen.address}`, `--www-port=${listen.port}`];
-  if (!supported.has('www-socket')) {
-    throw new RSessionProxyError(
-      'ERSERVERTOOOLD',
-      'This rserver cannot listen on a Unix socket: its --help has no --www-socket, which first shipped in RStudio Server 2024.12.0.',
-      {
-        hint: 'Install RStudio Server 2024.12.0 or newer, or let rsession-proxy run this one in a network namespace of its own (--isolation=auto or namespace).',
-      },
-    );
-  }
+  assertSocketSupport(supported);
   return [`--www-socket=${listen.socketPath}`];
 }
 

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import { createProxyAdapter, type ProxyAdapter } from '../proxy/adapter.js';
 import { Supervisor } from '../rserver/supervisor.js';
+import { findUsableRServer } from '../rserver/usable.js';
 import { createTokenAuth } from './auth.js';
 import { handleClientError } from './client-error.js';
 import { guardConnections } from './connection-guard.js';
@@ -11,10 +12,13 @@ import {
   normalizeServeOptions,
   type NormalizedServeOptions,
   type ServeOptions,
+  type TokenSource,
 } from './options.js';
 import { createFrontRouter } from './router.js';
+import type { InstanceLayout } from '../instance/layout.js';
 import type { ServedBackend } from './served-backend.js';
 import { describeStatus, startStatusTicker } from './status-ticker.js';
+import { readTokenFile } from './token-file.js';
 
 export type { ServeOptions } from './options.js';
 export { CONTROL_PATH } from './router.js';
@@ -30,6 +34,8 @@ export interface ServeHandle {
   readonly backend: ServedBackend;
   /** The supervisor, when serve made one (without the `backend` option). */
   readonly supervisor: Supervisor | undefined;
+  /** The instance serve holds: its name, its directory, where its runtime base came from. */
+  readonly layout: InstanceLayout;
   readonly adapter: ProxyAdapter;
   /** Stops accepting, ends every connection, stops rserver and releases the instance. */
   close(): Promise<void>;
@@ -37,11 +43,33 @@ export interface ServeHandle {
 
 // The standalone front: a node:http server in front of the adapter and the supervisor, with the
 // host guard (DNS rebinding), token auth, a health and a status endpoint, and idle shutdown.
+// What would make the first request fail for sure (no usable rserver, an unreadable token file,
+// an instance in use) fails here instead, before anything listens.
 export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   const config = normalizeServeOptions(options);
-  const { prefix, token, logger } = config;
+  const { prefix, logger } = config;
   const warn = (message: string) => logger?.({ level: 'warn', source: 'rsession-proxy', message });
+  // The backend checks the launcher's options (a mistake there is a usage error, reported
+  // before any failure to start).
   const { backend, supervisor } = makeBackend(config);
+  const token = await readToken(config.token);
+  // rserver runs on this host: check it now, and the isolation it would get (said plainly when
+  // it is weaker than a socket of its own). Another backend (a Slurm job) checks its own.
+  if (supervisor) {
+    const probe = await findUsableRServer(config.supervisor);
+    logger?.({
+      level: 'info',
+      source: 'rsession-proxy',
+      message: `rserver ${probe.version ?? '(version unknown)'}: ${probe.path}`,
+    });
+    const isolation = await supervisor.getIsolation();
+    logger?.({
+      level: 'info',
+      source: 'rsession-proxy',
+      message: `isolation ${isolation.description}`,
+    });
+    for (const warning of isolation.warnings) warn(warning);
+  }
   const layout = await backend.open();
   const adapter = createProxyAdapter({
     backend,
@@ -117,9 +145,16 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     url: `http://${host}${prefix}${query}`,
     backend,
     supervisor,
+    layout,
     adapter,
     close,
   };
+}
+
+// The token a source names: the one given (or made up), the one in the file, or none.
+async function readToken(source: TokenSource): Promise<string | undefined> {
+  if (source.from === 'none') return undefined;
+  return source.from === 'value' ? source.token : readTokenFile(source.path);
 }
 
 // The backend the `backend` option makes, or a supervisor of rserver on this host.

@@ -75,6 +75,9 @@ describe('rsession-proxy exec', () => {
     const result = await runCli(['exec', `--socket=${join(dir, 's.sock')}`, ...DOUBLE_FLAGS], env);
     assert.equal(result.code, 1);
     assert.match(result.stderr, new RegExp(`Refusing to use ${dir}: its mode is 0755`));
+    // The directory came with --socket: the advice is about the socket, not --runtime-dir.
+    assert.match(result.stderr, /It is the directory of the socket given \(--socket/);
+    assert.doesNotMatch(result.stderr, /--runtime-dir/);
   });
 
   test('refuses a socket path over 107 bytes', async () => {

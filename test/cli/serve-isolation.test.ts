@@ -1,5 +1,5 @@
 // serve says at its start what keeps other users away from RStudio, before the first request
-// starts rserver: plainly when it is only a password; a level that cannot be had is said too.
+// starts rserver: plainly when it is only a password; a level that cannot be had stops it there.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CliProcess, makeCliEnv, runCli } from '../helpers/cli.js';
@@ -32,14 +32,34 @@ describe('rsession-proxy serve --isolation', () => {
     assert.match(stderr, /warn: .*every user of this host can connect/);
   });
 
-  test('socket asked of an rserver without --www-socket: said at start', async () => {
+  test('socket asked of an rserver without --www-socket: exit 1 before anything listens', async () => {
     const rserver = await variant(OLD);
-    const stderr = await startAndStop([
-      '--instance=sock',
-      '--isolation=socket',
-      `--rserver=${rserver}`,
-    ]);
-    assert.match(stderr, /warn: --isolation=socket needs an rserver that listens on a Unix socket/);
+    const result = await runCli(
+      ['serve', '--instance=sock', '--isolation=socket', `--rserver=${rserver}`, `--r=${FAKE_R}`],
+      env,
+    );
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(result.stdout, '', 'no URL was printed');
+    assert.match(
+      result.stderr,
+      /--isolation=socket needs an rserver that listens on a Unix socket/,
+    );
+  });
+
+  test('RSESSION_PROXY_ISOLATION is read as --isolation is', async () => {
+    const rserver = await variant(OLD);
+    const result = await runCli(
+      ['serve', '--instance=sock-env', `--rserver=${rserver}`, `--r=${FAKE_R}`],
+      {
+        ...env,
+        RSESSION_PROXY_ISOLATION: 'socket',
+      },
+    );
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(
+      result.stderr,
+      /--isolation=socket needs an rserver that listens on a Unix socket/,
+    );
   });
 
   test('an unknown level is refused before anything starts', async () => {
