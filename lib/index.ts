@@ -75,10 +75,10 @@ export {
 export { explainRServerFailure, type KnownFailure } from './rserver/known-errors.js';
 export {
   normalizeLaunchOptions,
-  normalizeRootPath,
   type LaunchOptions,
   type NormalizedLaunchOptions,
 } from './rserver/options.js';
+export { normalizePrefix, normalizeRootPath } from './url-prefix.js';
 export type { RServerExit, RServerProcess } from './rserver/running.js';
 export {
   ISOLATION_OPTIONS,

@@ -83,6 +83,9 @@ Options:
   --allow-host=NAME     Accept requests for this host name too (repeatable;
                         RSESSION_PROXY_ALLOW_HOSTS=a,b). Always accepted: localhost,
                         127.0.0.1, [::1]; others are refused (DNS rebinding)
+  --trust-proxy         Behind a TLS proxy you run: believe the X-Forwarded-Proto/-Host
+                        (else Forwarded) it adds, so that redirects are https:// and
+                        cookies Secure (docs/front-proxies.md). Off by default
   --instance=NAME       Instance name (RSESSION_PROXY_INSTANCE; default "default")
   --idle-timeout=MIN    Stop rserver after MIN minutes without traffic; it starts again on
                         the next request (RSESSION_PROXY_IDLE_TIMEOUT)

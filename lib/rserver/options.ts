@@ -6,6 +6,7 @@ import {
   type InstanceSpec,
 } from '../instance/options.js';
 import type { Logger } from '../logger.js';
+import { normalizeRootPath } from '../url-prefix.js';
 import { hasControlCharacters } from '../validate.js';
 import { readSetting } from '../environment.js';
 import { MANAGED_OPTIONS } from './arguments.js';
@@ -67,19 +68,6 @@ function invalid(name: string, expected: string, value: unknown): RSessionProxyE
     'EINVALIDOPTION',
     `Expected the \`${name}\` option to be ${expected}, got ${JSON.stringify(value)}.`,
   );
-}
-
-// The root path rserver builds URLs and cookie paths from: a leading and a trailing slash.
-export function normalizeRootPath(value: string): string {
-  const path = `/${value.replace(/^\/+|\/+$/g, '')}/`.replace(/^\/\/$/, '/');
-  if (
-    hasControlCharacters(value) ||
-    /[\s?#%\\]/.test(value) ||
-    path.split('/').some((s) => s === '..' || s === '.')
-  ) {
-    throw invalid('rootPath', 'a URL path such as /rstudio/', value);
-  }
-  return path;
 }
 
 function validatePath(name: string, value: string | undefined): string | undefined {

@@ -1,6 +1,6 @@
 import { RSessionProxyError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { normalizePrefix } from '../proxy/prefix.js';
+import { normalizePrefix } from '../url-prefix.js';
 import type { SupervisorOptions } from '../rserver/supervisor.js';
 import type { ListenSpec } from './listen.js';
 import { readSetting } from '../environment.js';
@@ -23,6 +23,12 @@ export interface ServeOptions extends Omit<SupervisorOptions, 'rootPath' | 'sock
   tokenFile?: string | undefined;
   /** Host names accepted besides localhost, 127.0.0.1 and [::1]; default RSESSION_PROXY_ALLOW_HOSTS. */
   allowHosts?: readonly string[] | undefined;
+  /**
+   * Believe the X-Forwarded-Proto/-Host (else Forwarded) that the proxy nearest to serve adds,
+   * the last value of each list (a TLS front you run): Locations, the Origin check and the
+   * cookies' `Secure` then follow the browser's scheme and host. Default false.
+   */
+  trustProxy?: boolean | undefined;
   /**
    * Stop rserver after this many ms without traffic (it starts again on the next request);
    * default RSESSION_PROXY_IDLE_TIMEOUT (minutes), else never.
@@ -55,6 +61,7 @@ export interface NormalizedServeOptions {
   prefix: string;
   token: TokenSource;
   allowHosts: readonly string[];
+  trustProxy: boolean;
   idleTimeout: number;
   headersTimeout: number;
   unauthenticatedTimeout: number;
@@ -74,6 +81,7 @@ export function normalizeServeOptions(options: ServeOptions = {}): NormalizedSer
     token,
     tokenFile,
     allowHosts: givenAllowHosts,
+    trustProxy = false,
     idleTimeout: givenIdleTimeout,
     headersTimeout = 60_000,
     unauthenticatedTimeout = 30_000,
@@ -98,6 +106,7 @@ export function normalizeServeOptions(options: ServeOptions = {}): NormalizedSer
     prefix,
     token: resolveTokenSource(token, tokenFile, listen, env),
     allowHosts: validateAllowHosts(givenAllowHosts ?? readSetting(env, 'allowHosts')?.value ?? []),
+    trustProxy: validateBoolean(trustProxy, 'trustProxy'),
     idleTimeout: validateInteger(
       givenIdleTimeout ?? readSetting(env, 'idleTimeout')?.value ?? 0,
       'idleTimeout',
@@ -173,6 +182,14 @@ function validateAllowHosts(hosts: unknown): readonly string[] {
     );
   }
   return hosts.map((host: unknown) => validateAllowHost(host, 'each of `allowHosts`'));
+}
+
+function validateBoolean(value: unknown, name: string): boolean {
+  if (typeof value === 'boolean') return value;
+  throw new RSessionProxyError(
+    'EINVALIDOPTION',
+    `Expected the \`${name}\` option to be a boolean, got ${describe(value)}.`,
+  );
 }
 
 function validateInteger(value: unknown, name: string, min: number, max: number): number {

@@ -74,6 +74,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   const adapter = createProxyAdapter({
     backend,
     prefix,
+    trustProxy: config.trustProxy,
     onError: (error) => warn(error.message),
   });
   // No limit on a whole request (uploads, long polls), but one on its headers: without it a
@@ -102,6 +103,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     prefix,
     auth,
     isAllowedHost: createHostGuard(config.allowHosts),
+    trustProxy: config.trustProxy,
     adapter,
     guard,
     getStatus: () => describeStatus(backend, adapter),

@@ -10,6 +10,7 @@ test('normalizeServeOptions: the defaults', () => {
   assert.equal(options.maxUnauthenticated, 1024);
   assert.equal(options.idleTimeout, 0);
   assert.deepEqual(options.allowHosts, []);
+  assert.equal(options.trustProxy, false, 'forwarding headers are not believed by default');
   assert.equal(options.token.from, 'value');
   assert.equal(Buffer.from(options.token.token, 'base64url').length, 32);
   assert.equal(options.supervisor.rootPath, '/');
@@ -39,6 +40,7 @@ test('normalizeServeOptions: every bad value is refused, naming the option', () 
       /only allowed with a Unix socket listener/,
     ],
     [{ prefix: '/a/../b' }, /prefix/],
+    [{ trustProxy: 'yes' as unknown as boolean }, /trustProxy/],
   ];
   for (const [options, message] of bad) {
     assert.throws(
