@@ -6,6 +6,7 @@ import { RSessionProxyError, isRSessionProxyError } from './errors.js';
 import { validateInstanceName } from './instance/name.js';
 import { normalizeRootPath } from './url-prefix.js';
 import { validateFrameOrigin } from './rserver/frame-origin.js';
+import { validateIsolationOption, type IsolationOption } from './rserver/isolation.js';
 import { validateAllowHost } from './serve/host-guard.js';
 import { parseListenSpec, type ListenSpec } from './serve/listen.js';
 import { validateToken } from './serve/token.js';
@@ -25,6 +26,7 @@ export interface Settings {
   timeout: number;
   frameOrigin: string;
   threadPoolSize: number;
+  isolation: IsolationOption;
   listen: ListenSpec;
   prefix: string;
   token: string;
@@ -201,6 +203,14 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     scope: 'launch',
     holds: 'an integer (jupyter-rsession-proxy)',
     parse: parseThreadPoolSize,
+  },
+  {
+    name: 'RSESSION_PROXY_ISOLATION',
+    option: 'isolation',
+    flag: '--isolation',
+    scope: 'launch',
+    holds: 'auto, socket, namespace or password',
+    parse: (text, source) => validateIsolationOption(text, source),
   },
   {
     name: 'RSESSION_PROXY_LISTEN',

@@ -43,6 +43,9 @@ async function runExec(flags: ParsedFlags, { io, reporter }: CommandContext): Pr
     try {
       rserver = await launchRServer({
         ...options,
+        // jupyter-server-proxy's socket (or the job's) is rserver's own until exec bridges it with
+        // the sign-in that an rserver without --www-socket needs (issue #16): such one is refused.
+        isolation: 'socket',
         ...(job ? job.instance : { socketPath }),
         logger: reporter.log,
       });

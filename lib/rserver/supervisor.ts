@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { lstat } from 'node:fs/promises';
-import type { Backend, BackendState } from '../backend.js';
+import type { Backend, BackendState, SignInCookies, SignInRequest } from '../backend.js';
 import { RSessionProxyError, isRSessionProxyError } from '../errors.js';
 import { findRServer } from './find.js';
 import { resolveInstanceLayout, type InstanceLayout } from '../instance/layout.js';
@@ -10,7 +10,9 @@ import {
   type LaunchOptions,
   type NormalizedLaunchOptions,
 } from './options.js';
+import type { Isolation } from './isolation.js';
 import { probeRServer } from './probe.js';
+import { detectIsolationFor } from './resolve-isolation.js';
 import { throwIfAborted } from './exit-errors.js';
 import type { RServerExit, RServerProcess } from './running.js';
 import { detectSandbox } from './sandbox-detect.js';
@@ -30,6 +32,8 @@ export interface SupervisorStatus {
   /** Starts after the first one. */
   restarts: number;
   lastError: string | undefined;
+  /** What keeps other users away from the running rserver (or the last one). */
+  isolation?: Isolation | undefined;
 }
 
 /**
@@ -56,6 +60,7 @@ export class Supervisor extends EventEmitter implements Backend {
   #lastError: Error | undefined;
   #watch: NodeJS.Timeout | undefined;
   #checking: Promise<void> | undefined;
+  #isolation: Isolation | undefined;
 
   constructor(options: SupervisorOptions = {}) {
     super();
@@ -84,7 +89,24 @@ export class Supervisor extends EventEmitter implements Backend {
       readySince: this.#readySince,
       restarts: Math.max(0, this.#starts - 1),
       lastError: this.#lastError?.message,
+      isolation: this.#isolation,
     };
+  }
+
+  // The isolation a start would get now (rserver probed, the namespaces tried, all cached), so
+  // that a server can say what protects RStudio before its first request starts it.
+  async getIsolation(): Promise<Isolation> {
+    return (await detectIsolationFor(this.#options)).isolation;
+  }
+
+  // Signs a browser in at the running rserver with its launch's password (Backend.signIn);
+  // undefined when rserver signs browsers in by itself.
+  async signIn(request: SignInRequest): Promise<SignInCookies | undefined> {
+    const rserver = this.#rserver;
+    if (rserver === undefined || this.#state !== 'running') {
+      throw new RSessionProxyError('EUNAVAILABLE', 'RStudio is restarting: no sign-in now.');
+    }
+    return rserver.signIn?.(request);
   }
 
   #setState(state: BackendState): void {
@@ -155,6 +177,7 @@ export class Supervisor extends EventEmitter implements Backend {
       });
       rserver.once('exit', (exit: RServerExit) => this.#onExit(rserver, exit));
       this.#rserver = rserver;
+      this.#isolation = rserver.isolation;
       this.#readySince = new Date();
       this.#lastError = undefined;
       this.#setState('running');

@@ -53,7 +53,8 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   // before any failure to start).
   const { backend, supervisor } = makeBackend(config);
   const token = await readToken(config.token);
-  // rserver runs on this host: check it now. Another backend (a Slurm job) checks its own.
+  // rserver runs on this host: check it now, and the isolation it would get (said plainly when
+  // it is weaker than a socket of its own). Another backend (a Slurm job) checks its own.
   if (supervisor) {
     const probe = await findUsableRServer(config.supervisor);
     logger?.({
@@ -61,6 +62,13 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
       source: 'rsession-proxy',
       message: `rserver ${probe.version ?? '(version unknown)'}: ${probe.path}`,
     });
+    const isolation = await supervisor.getIsolation();
+    logger?.({
+      level: 'info',
+      source: 'rsession-proxy',
+      message: `isolation ${isolation.description}`,
+    });
+    for (const warning of isolation.warnings) warn(warning);
   }
   const layout = await backend.open();
   const adapter = createProxyAdapter({

@@ -98,7 +98,7 @@ describe('rsession-proxy exec', () => {
     assert.equal(result.code, 1);
     assert.match(
       result.stderr,
-      /no --www-socket, which first shipped in RStudio Server 2024\.12\.0/,
+      /--isolation=socket needs an rserver that listens on a Unix socket \(--www-socket, RStudio Server 2024\.12\.0 and later\); RStudio Server 2024\.04\.2 has no --www-socket/,
     );
   });
 
