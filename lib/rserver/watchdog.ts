@@ -8,7 +8,9 @@ export interface Watchdog {
  * whose other end only the supervisor holds. `exit` on it means rserver was stopped and cleaned
  * up. End of file without it means the supervisor is gone, however it died: then every process
  * of this user carrying one of the instance's markers ($2…, NAME=value) gets SIGTERM, up to $1 tenths of a
- * second, and SIGKILL. It carries no marker itself, and outlives neither: the supervisor
+ * second, and SIGKILL if one of them is still alive then (when all ended, a process that now
+ * carries the marker is the next supervisor's new rserver, not one to kill). It carries no
+ * marker itself, and outlives neither: the supervisor
  * releases it when rserver has gone, and it exits after its sweep.
  */
 export const WATCHDOG_SCRIPT = `read -r line
@@ -33,6 +35,7 @@ pids=$(list "$@")
 kill -TERM $pids 2>/dev/null
 i=0
 while [ "$i" -lt "$grace" ] && alive $pids; do sleep 0.1; i=$((i + 1)); done
+alive $pids || exit 0
 pids=$(list "$@")
 [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
 exit 0`;

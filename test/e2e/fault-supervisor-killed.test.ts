@@ -79,7 +79,7 @@ describe('serve SIGKILLed while signed in', () => {
         assert.equal(holder.pid, second.pid, 'the new serve holds the lock');
         assert.ok(!existsSync(socketPath), 'the stale socket was removed');
         const answer = await fetchServed(second, '/rstudio/files/x.bin?size=10');
-        assert.equal(answer.status, 200);
+        assert.equal(answer.status, 200, `${answer.body}\n${second.stderr()}`);
         t.diagnostic(
           `${sandbox.name}: after the SIGKILL, rserver and rsession gone in ${goneMs} ms, the next serve ready in ${startedMs} ms`,
         );
