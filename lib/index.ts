@@ -60,6 +60,7 @@ export {
   type SupervisorOptions,
   type SupervisorStatus,
 } from './rserver/supervisor.js';
+export { type BackoffOptions } from './rserver/backoff.js';
 export { createProxyAdapter, type AttachOptions, type ProxyAdapter } from './proxy/adapter.js';
 export { createFixedBackend } from './proxy/fixed-backend.js';
 export { type ProxyAdapterOptions } from './proxy/options.js';

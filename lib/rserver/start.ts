@@ -15,7 +15,7 @@ import { LineTail } from './line-tail.js';
 import type { NormalizedLaunchOptions } from './options.js';
 import type { RServerProbe } from './probe.js';
 import { waitForHttp } from './readiness.js';
-import { RunningRServer, type RServerProcess } from './running.js';
+import { RunningRServer } from './running.js';
 import { buildSandboxedCommand } from './sandbox.js';
 import { detectSandbox } from './sandbox-detect.js';
 import { spawnRServer } from './spawn.js';
@@ -33,7 +33,7 @@ export interface StartRServerInput {
 // Starts rserver on the instance's socket, in the sandbox this host allows, and resolves once it
 // answers HTTP there. Rejects with ERSERVEREXITED (with the exit status, the stderr tail and a
 // hint for known failures), ERSERVERTIMEOUT or EABORTED, leaving no process and no socket behind.
-export async function startRServer(input: StartRServerInput): Promise<RServerProcess> {
+export async function startRServer(input: StartRServerInput): Promise<RunningRServer> {
   const { options, layout, probe } = input;
   const log = options.logger;
   const user = getCurrentUser().name;

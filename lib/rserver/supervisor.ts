@@ -1,7 +1,15 @@
 import { EventEmitter } from 'node:events';
 import { lstat } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Backend, BackendState } from '../backend.js';
 import { RSessionProxyError, isRSessionProxyError } from '../errors.js';
+import {
+  countAfterRun,
+  getRestartDelay,
+  normalizeBackoff,
+  type Backoff,
+  type BackoffOptions,
+} from './backoff.js';
 import { findRServer } from './find.js';
 import { resolveInstanceLayout, type InstanceLayout } from '../instance/layout.js';
 import { cleanSockets, openLayout, type OpenInstance } from '../instance/open.js';
@@ -12,13 +20,16 @@ import {
 } from './options.js';
 import { probeRServer } from './probe.js';
 import { throwIfAborted } from './exit-errors.js';
-import type { RServerExit, RServerProcess } from './running.js';
+import type { RServerExit, RServerProcess, RunningRServer } from './running.js';
+import { isProcessAlive } from '../proc.js';
 import { detectSandbox } from './sandbox-detect.js';
 import { startRServer } from './start.js';
 
 export interface SupervisorOptions extends LaunchOptions {
   /** How often to check that the socket and the instance directory still exist, in ms; default 2 000. */
   watchInterval?: number | undefined;
+  /** How long to wait before a start after crashes in a row (backoff.ts). */
+  backoff?: BackoffOptions | undefined;
 }
 
 export interface SupervisorStatus {
@@ -36,19 +47,26 @@ export interface SupervisorStatus {
  * Runs rserver on demand for one instance: `ensureRunning()` starts it (concurrent callers share
  * one start) and resolves once it answers; a crash sends it back to `stopped` (event `crash`)
  * and the next `ensureRunning()` starts a new one. It holds the instance lock from the first
- * start until `close()`. Events: `state` (BackendState), `ready` ({ pid, socketPath }),
- * `crash` (RSessionProxyError).
+ * start until `close()`. After crashes in a row, a start first waits (in state `starting`): at
+ * once after one crash, then 1 s, 2 s, 4 s… up to 30 s. A start that fails is not retried by
+ * the supervisor: whoever asked is told why. Events: `state` (BackendState),
+ * `ready` ({ pid, socketPath }), `crash` (RSessionProxyError).
  */
 export class Supervisor extends EventEmitter implements Backend {
   readonly #options: NormalizedLaunchOptions;
   readonly #watchInterval: number;
+  readonly #backoff: Backoff;
+  /** Runs that crashed in a row (a run that lasted starts the count again). */
+  #crashes = 0;
   readonly layout: InstanceLayout;
   #state: BackendState = 'stopped';
   #instance: OpenInstance | undefined;
   #opening: Promise<OpenInstance> | undefined;
-  #rserver: RServerProcess | undefined;
+  #rserver: RunningRServer | undefined;
   #readySince: Date | undefined;
-  #starting: Promise<RServerProcess> | undefined;
+  #starting: Promise<RunningRServer> | undefined;
+  /** A lost instance being closed: nothing may open it again before. */
+  #losing: Promise<void> | undefined;
   #startAbort: AbortController | undefined;
   #stopping: Promise<void> | undefined;
   #closed = false;
@@ -61,6 +79,7 @@ export class Supervisor extends EventEmitter implements Backend {
     super();
     this.#options = normalizeLaunchOptions(options);
     this.#watchInterval = options.watchInterval ?? 2000;
+    this.#backoff = normalizeBackoff(options.backoff);
     this.layout = resolveInstanceLayout(this.#options.instance);
   }
 
@@ -98,6 +117,9 @@ export class Supervisor extends EventEmitter implements Backend {
   // once with ELOCKED). ensureRunning() does this itself when needed.
   async open(): Promise<InstanceLayout> {
     if (this.#closed) throw new RSessionProxyError('ECLOSED', 'The supervisor was closed.');
+    // The lock of a lost instance is still ours until it is closed: opening before would find
+    // it held (ELOCKED, naming this very process).
+    await this.#losing;
     if (this.#instance) return this.#instance.layout;
     this.#opening ??= openLayout(this.layout, {
       ...this.#options,
@@ -132,15 +154,22 @@ export class Supervisor extends EventEmitter implements Backend {
     return { socketPath: rserver.socketPath };
   }
 
-  async #start(): Promise<RServerProcess> {
+  async #start(): Promise<RunningRServer> {
     await this.#stopping;
+    // One that died and is still being cleaned up (check() saw it): its cleanup removes the
+    // socket and the data directory, which must not be the next one's.
+    await this.#rserver?.exited;
     this.#setState('starting');
     const abort = new AbortController();
     this.#startAbort = abort;
     try {
+      await this.#waitBackoff(abort.signal);
       const probe = await probeRServer(
         findRServer({ rserver: this.#options.rserver, env: this.#options.env }),
       );
+      // A stop meanwhile (a lost instance's among them) waits for this start: open() must not
+      // wait for that stop in turn.
+      throwIfAborted(abort.signal);
       await this.open();
       throwIfAborted(abort.signal);
       // The directory checked at open must still be the one rserver is about to use.
@@ -175,8 +204,24 @@ export class Supervisor extends EventEmitter implements Backend {
     }
   }
 
-  #onExit(rserver: RServerProcess, exit: RServerExit): void {
+  // The wait the backoff asks for before this start; the reason of the last failure stays in
+  // `lastError` meanwhile, so that requests answered during the wait say why.
+  async #waitBackoff(signal: AbortSignal): Promise<void> {
+    const wait = getRestartDelay(this.#crashes, this.#backoff);
+    if (wait === 0) return;
+    this.#options.logger?.({
+      level: 'warn',
+      source: 'rsession-proxy',
+      message: `rserver crashed ${this.#crashes} times in a row: starting it again in ${Math.round(wait / 100) / 10} s`,
+    });
+    await delay(wait, undefined, { signal, ref: false }).catch(() => undefined);
+    throwIfAborted(signal);
+  }
+
+  #onExit(rserver: RunningRServer, exit: RServerExit): void {
     if (this.#rserver !== rserver) return;
+    const ranMs = Date.now() - (this.#readySince?.getTime() ?? Date.now());
+    this.#crashes = countAfterRun(this.#crashes, ranMs, exit.error !== undefined, this.#backoff);
     this.#rserver = undefined;
     this.#readySince = undefined;
     this.#stopWatch();
@@ -195,10 +240,13 @@ export class Supervisor extends EventEmitter implements Backend {
     this.#lastError = error;
     // At once, so that the requests failing meanwhile are told rserver is restarting, and why.
     if (this.#state === 'running') this.#setState('stopping');
-    void this.stop().then(async () => {
-      await instance?.close().catch(() => undefined);
-      this.emit('crash', error);
-    });
+    const losing: Promise<void> = this.stop()
+      .then(() => instance?.close().catch(() => undefined))
+      .finally(() => {
+        if (this.#losing === losing) this.#losing = undefined;
+      });
+    this.#losing = losing;
+    void losing.then(() => this.emit('crash', error));
   }
 
   #startWatch(): void {
@@ -220,7 +268,23 @@ export class Supervisor extends EventEmitter implements Backend {
   }
 
   async #check(): Promise<void> {
-    if (this.#state !== 'running') return;
+    // rserver that has exited removes its socket before it reports the exit: that is a crash,
+    // which its exit reports, not a temporary-file cleaner.
+    const exited = () => this.#rserver?.exitStatus !== undefined;
+    if (this.#state !== 'running' || exited()) return;
+    const rserver = this.#rserver;
+    if (rserver && !isProcessAlive(rserver.pid)) {
+      // rserver itself has died, but its exit is reported only once what it started has been
+      // ended (in the namespace, up to the grace period): meanwhile its socket refuses
+      // connections, and requests are to be told that it restarts, not that it is unreachable.
+      this.#lastError = new RSessionProxyError(
+        'ERSERVERCRASHED',
+        `rserver (pid ${rserver.pid}) has exited; it is started again.`,
+        { pid: rserver.pid },
+      );
+      this.#setState('stopping');
+      return;
+    }
     for (const [path, what] of [
       [this.layout.dir, 'instance directory'],
       [this.layout.socketPath, 'socket'],
@@ -229,7 +293,7 @@ export class Supervisor extends EventEmitter implements Backend {
         await lstat(path);
       } catch {
         // The state may have changed while lstat ran.
-        if ((this.#state as BackendState) !== 'running') return;
+        if ((this.#state as BackendState) !== 'running' || exited()) return;
         this.#lose(
           new RSessionProxyError(
             'ERSERVERCRASHED',
