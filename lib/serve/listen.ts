@@ -45,12 +45,18 @@ export function formatListenSpec(spec: ListenSpec): string {
   return spec.host.includes(':') ? `[${spec.host}]:${spec.port}` : `${spec.host}:${spec.port}`;
 }
 
+// A Unix listener's path fits in sun_path and its directory is private (created 0700 when
+// missing: then true), or this throws saying why.
+export async function prepareUnixListener(path: string): Promise<boolean> {
+  assertSocketPathLength(path, 'listener socket');
+  return ensurePrivateDir(dirname(path));
+}
+
 // Listens on a private Unix socket (its directory private, the socket 0600; a socket a crashed
 // run left behind is replaced, anything else refused) or on TCP; resolves the real address.
 export async function listen(server: Server, spec: ListenSpec): Promise<ListenSpec> {
   if ('path' in spec) {
-    assertSocketPathLength(spec.path, 'listener socket');
-    await ensurePrivateDir(dirname(spec.path));
+    await prepareUnixListener(spec.path);
     await removeStaleSocket(spec.path);
   }
   await new Promise<void>((resolve, reject) => {

@@ -10,10 +10,28 @@ export interface ServeOptions extends Omit<SupervisorOptions, 'rootPath' | 'sock
   listen?: ListenSpec | undefined;
   /** Where RStudio appears, e.g. `/rstudio/`; default `/`. */
   prefix?: string | undefined;
+  /**
+   * rserver's root path when a proxy in front removes its own prefix before serve sees the
+   * request (jupyter-server-proxy): the path the browser sees, e.g. `/user/alice/rstudio/`. Only
+   * with `prefix` `/`. A request that still carries it is answered with a page saying that the
+   * proxy in front must strip it. Default: the prefix.
+   */
+  rootPath?: string | undefined;
   /** The access token; generated when undefined; `false` for none (Unix listener only). */
   token?: string | false | undefined;
   /** Host names accepted besides localhost, 127.0.0.1 and [::1]. */
   allowHosts?: readonly string[] | undefined;
+  /**
+   * `false`: accept any Host (no DNS-rebinding guard), for a Unix listener that only a proxy
+   * in front reaches, which checks hosts itself. Default true.
+   */
+  hostCheck?: boolean | undefined;
+  /**
+   * Believe the X-Forwarded-Proto/-Host that the proxy in front sets (the adapter's
+   * `trustProxy`): rserver's redirects and its cookies' `Secure` follow the browser's scheme.
+   * Default false.
+   */
+  trustProxy?: boolean | undefined;
   /** Stop rserver after this many ms without traffic (it starts again on the next request). */
   idleTimeout?: number | undefined;
   /** A request's headers must arrive within this many ms. Default 60 000. */
@@ -26,14 +44,25 @@ export interface ServeOptions extends Omit<SupervisorOptions, 'rootPath' | 'sock
 }
 
 export interface NormalizedServeOptions {
-  /** For the supervisor: rserver's root path is the prefix. */
+  /** For the supervisor: rserver's root path is the prefix, or `rootPath`. */
   supervisor: SupervisorOptions;
   listen: ListenSpec | undefined;
   /** With a leading and a trailing slash. */
   prefix: string;
+  /** A prefix a proxy in front should have removed (`rootPath` when it differs from the prefix). */
+  strippedPrefix: string | undefined;
   /** undefined: no token (a Unix listener the caller chose so). */
   token: string | undefined;
   allowHosts: readonly string[];
+  hostCheck: boolean;
+  trustProxy: boolean;
+  /** What the status record says this is: `serve`, or `exec` (serveExec). */
+  kind: 'serve' | 'exec';
+  /**
+   * A path whose GET is answered at once while rserver is not running, rather than made to
+   * wait for it: jupyter-server-proxy's readiness probe gives each try 1 s (serveExec: `/`).
+   */
+  probePath: string | undefined;
   idleTimeout: number;
   headersTimeout: number;
   unauthenticatedTimeout: number;
@@ -50,8 +79,11 @@ export function normalizeServeOptions(options: ServeOptions = {}): NormalizedSer
   const {
     listen,
     prefix = '/',
+    rootPath,
     token,
     allowHosts = [],
+    hostCheck = true,
+    trustProxy = false,
     idleTimeout = 0,
     headersTimeout = 60_000,
     unauthenticatedTimeout = 30_000,
@@ -59,13 +91,19 @@ export function normalizeServeOptions(options: ServeOptions = {}): NormalizedSer
     logger,
     ...launch
   } = { ...options };
-  const rootPath = `${normalizePrefix(prefix)}/`;
+  const routed = `${normalizePrefix(prefix)}/`;
+  const strippedPrefix = resolveRootPath(rootPath, routed);
   return {
-    supervisor: { ...launch, logger, rootPath },
+    supervisor: { ...launch, logger, rootPath: strippedPrefix ?? routed },
     listen,
-    prefix: rootPath,
+    prefix: routed,
+    strippedPrefix,
     token: resolveToken(token, listen),
     allowHosts: validateAllowHosts(allowHosts),
+    hostCheck: validateUnixOnlyFalse(hostCheck, 'hostCheck', listen),
+    trustProxy: validateBoolean(trustProxy, 'trustProxy'),
+    kind: 'serve',
+    probePath: undefined,
     idleTimeout: validateInteger(idleTimeout, 'idleTimeout', 0, MAX_TIMEOUT),
     headersTimeout: validateInteger(headersTimeout, 'headersTimeout', 1, MAX_TIMEOUT),
     unauthenticatedTimeout: validateInteger(
@@ -77,6 +115,53 @@ export function normalizeServeOptions(options: ServeOptions = {}): NormalizedSer
     maxUnauthenticated: validateInteger(maxUnauthenticated, 'maxUnauthenticated', 1, 1_000_000),
     logger,
   };
+}
+
+// rserver's root path differs from the prefix only behind a proxy that strips what serve's
+// prefix would be: the adapter tells rserver its root path from the prefix (X-RStudio-Root-Path)
+// whenever there is one, so both cannot be set.
+function resolveRootPath(rootPath: unknown, prefix: string): string | undefined {
+  if (rootPath === undefined) return undefined;
+  if (typeof rootPath !== 'string') {
+    throw new RSessionProxyError(
+      'EINVALIDOPTION',
+      `Expected the \`rootPath\` option to be a URL path such as "/user/alice/rstudio/", got ${describe(rootPath)}.`,
+    );
+  }
+  const normalized = normalizePrefix(rootPath, 'rootPath');
+  if (normalized === '') return undefined;
+  if (prefix !== '/') {
+    throw new RSessionProxyError(
+      'EINVALIDOPTION',
+      'The `rootPath` and `prefix` options cannot be combined: `rootPath` is for a proxy in front that strips its prefix, and then serve routes at `/`.',
+    );
+  }
+  return `${normalized}/`;
+}
+
+// A safeguard turned off (`false`) is only for a Unix listener: every user on the host can
+// connect to a port.
+function validateUnixOnlyFalse(
+  value: unknown,
+  name: string,
+  listen: ListenSpec | undefined,
+): boolean {
+  const on = validateBoolean(value, name);
+  if (!on && listen !== undefined && !('path' in listen)) {
+    throw new RSessionProxyError(
+      'EINVALIDOPTION',
+      `\`${name}: false\` is only allowed with a Unix listener: every user on the host can connect to a TCP port.`,
+    );
+  }
+  return on;
+}
+
+function validateBoolean(value: unknown, name: string): boolean {
+  if (typeof value === 'boolean') return value;
+  throw new RSessionProxyError(
+    'EINVALIDOPTION',
+    `Expected the \`${name}\` option to be a boolean, got ${describe(value)}.`,
+  );
 }
 
 // `false` asks for no token, which only a Unix listener may do (the default one is).

@@ -1,4 +1,6 @@
+import { rmdir } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { dirname } from 'node:path';
 import { createProxyAdapter, type ProxyAdapter } from '../proxy/adapter.js';
 import { Supervisor } from '../rserver/supervisor.js';
 import { createTokenAuth } from './auth.js';
@@ -6,8 +8,12 @@ import { handleClientError } from './client-error.js';
 import { guardConnections } from './connection-guard.js';
 import { createFrontCookie } from './cookie.js';
 import { createHostGuard } from './host-guard.js';
-import { listen, type ListenSpec } from './listen.js';
-import { normalizeServeOptions, type ServeOptions } from './options.js';
+import { listen, prepareUnixListener, type ListenSpec } from './listen.js';
+import {
+  normalizeServeOptions,
+  type NormalizedServeOptions,
+  type ServeOptions,
+} from './options.js';
 import { createFrontRouter } from './router.js';
 import { describeStatus, startStatusTicker } from './status-ticker.js';
 
@@ -29,15 +35,29 @@ export interface ServeHandle {
 
 // The standalone front: a node:http server in front of the adapter and the supervisor, with the
 // host guard (DNS rebinding), token auth, a health and a status endpoint, and idle shutdown.
-export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
-  const config = normalizeServeOptions(options);
+export function serve(options: ServeOptions = {}): Promise<ServeHandle> {
+  return startFront(normalizeServeOptions(options));
+}
+
+// serve() and serveExec() alike: what differs between them is in the normalized options.
+export async function startFront(config: NormalizedServeOptions): Promise<ServeHandle> {
   const { prefix, token, logger } = config;
   const warn = (message: string) => logger?.({ level: 'warn', source: 'rsession-proxy', message });
+  // A socket someone else chose is checked first: refusing it must not leave a directory.
+  const listenPath = config.listen && 'path' in config.listen ? config.listen.path : undefined;
+  const created = listenPath !== undefined && (await prepareUnixListener(listenPath));
   const supervisor = new Supervisor(config.supervisor);
-  const layout = await supervisor.open();
+  let layout: Awaited<ReturnType<Supervisor['open']>>;
+  try {
+    layout = await supervisor.open();
+  } catch (error) {
+    if (created) await rmdir(dirname(listenPath)).catch(() => undefined);
+    throw error;
+  }
   const adapter = createProxyAdapter({
     backend: supervisor,
     prefix,
+    trustProxy: config.trustProxy,
     onError: (error) => warn(error.message),
   });
   // No limit on a whole request (uploads, long polls), but one on its headers: without it a
@@ -64,8 +84,10 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     : undefined;
   const router = createFrontRouter({
     prefix,
+    strippedPrefix: config.strippedPrefix,
+    probePath: config.probePath,
     auth,
-    isAllowedHost: createHostGuard(config.allowHosts),
+    isAllowedHost: config.hostCheck ? createHostGuard(config.allowHosts) : () => true,
     adapter,
     guard,
     getStatus: () => describeStatus(supervisor, adapter),
@@ -76,11 +98,12 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   server.on('connect', router.onConnect);
 
   const ticker = await startStatusTicker({
+    kind: config.kind,
     supervisor,
     adapter,
     layout,
     listener,
-    prefix,
+    prefix: config.strippedPrefix ?? prefix,
     idleTimeout: config.idleTimeout,
     logger,
   });

@@ -5,6 +5,8 @@ import { writeStatusRecord } from '../instance/status.js';
 import { formatListenSpec, type ListenSpec } from './listen.js';
 
 export interface StatusTickerOptions {
+  /** `serve`, or `exec` (serveExec): `status` and `stop` treat both alike. */
+  kind: 'serve' | 'exec';
   supervisor: Supervisor;
   adapter: ProxyAdapter;
   layout: Awaited<ReturnType<Supervisor['open']>>;
@@ -41,13 +43,13 @@ export function describeStatus(supervisor: Supervisor, adapter: ProxyAdapter) {
 // change, and on each tick for the last activity), and stops rserver after `idleTimeout`
 // without traffic: it starts again on the next request.
 export async function startStatusTicker(options: StatusTickerOptions): Promise<StatusTicker> {
-  const { supervisor, adapter, layout, listener, prefix, idleTimeout, logger } = options;
+  const { kind, supervisor, adapter, layout, listener, prefix, idleTimeout, logger } = options;
   const startedAt = new Date().toISOString();
   let stopped = false;
   const write = async () => {
     if (stopped) return;
     await writeStatusRecord(layout.statusFile, {
-      kind: 'serve',
+      kind,
       instance: layout.name,
       pid: process.pid,
       socket: layout.socketPath,

@@ -12,6 +12,11 @@ test('normalizeServeOptions: the defaults', () => {
   assert.deepEqual(options.allowHosts, []);
   assert.equal(Buffer.from(options.token ?? '', 'base64url').length, 32);
   assert.equal(options.supervisor.rootPath, '/');
+  assert.equal(options.strippedPrefix, undefined);
+  assert.equal(options.hostCheck, true);
+  assert.equal(options.trustProxy, false);
+  assert.equal(options.kind, 'serve');
+  assert.equal(options.probePath, undefined);
   assert.equal(normalizeServeOptions({ prefix: 'rstudio' }).prefix, '/rstudio/');
   assert.equal(
     normalizeServeOptions({ token: false }).token,
@@ -35,6 +40,12 @@ test('normalizeServeOptions: every bad value is refused, naming the option', () 
     [{ token: 42 as unknown as string }, /token/],
     [{ token: false, listen: { host: '127.0.0.1', port: 0 } }, /TCP listener always needs a token/],
     [{ prefix: '/a/../b' }, /prefix/],
+    [{ rootPath: '/a b/' }, /rootPath/],
+    [{ rootPath: 7 as unknown as string }, /rootPath/],
+    [{ rootPath: '/user/a/rstudio/', prefix: '/rstudio/' }, /`rootPath` and `prefix`/],
+    [{ hostCheck: 'no' as unknown as boolean }, /hostCheck/],
+    [{ hostCheck: false, listen: { host: '127.0.0.1', port: 0 } }, /hostCheck: false.*Unix/],
+    [{ trustProxy: 1 as unknown as boolean }, /trustProxy/],
   ];
   for (const [options, message] of bad) {
     assert.throws(
@@ -43,4 +54,14 @@ test('normalizeServeOptions: every bad value is refused, naming the option', () 
       JSON.stringify(options),
     );
   }
+});
+
+test('normalizeServeOptions: rootPath behind a proxy that strips its prefix', () => {
+  const options = normalizeServeOptions({ rootPath: 'user/alice/rstudio', token: false });
+  assert.equal(options.prefix, '/', 'routed without a prefix');
+  assert.equal(options.supervisor.rootPath, '/user/alice/rstudio/', "rserver's root path");
+  assert.equal(options.strippedPrefix, '/user/alice/rstudio/');
+  assert.equal(normalizeServeOptions({ rootPath: '/' }).strippedPrefix, undefined);
+  assert.equal(normalizeServeOptions({ hostCheck: false }).hostCheck, false);
+  assert.equal(normalizeServeOptions({ trustProxy: true }).trustProxy, true);
 });
