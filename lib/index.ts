@@ -72,3 +72,6 @@ export { readTokenFile } from './serve/token-file.js';
 export { parseListenSpec, type ListenSpec } from './serve/listen.js';
 export { createHostGuard, LOOPBACK_HOSTS } from './serve/host-guard.js';
 export { runDoctor, type DoctorCheck } from './doctor.js';
+export { serveExec, type ExecHandle } from './exec/serve-exec.js';
+export { type ExecOptions } from './exec/options.js';
+export { getSignalExitStatus } from './exec/exit-status.js';

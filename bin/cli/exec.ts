@@ -1,6 +1,5 @@
-import { constants } from 'node:os';
-import { launchRServer, normalizeRootPath, writeStatusRecord } from '../../lib/index.js';
-import { EXIT, UsageError } from './exit-codes.js';
+import { getSignalExitStatus, normalizeRootPath, serveExec } from '../../lib/index.js';
+import { UsageError } from './exit-codes.js';
 import { getString, parseFlags, type ParsedFlags } from './flags.js';
 import type { Reporter } from './reporter.js';
 import { waitForShutdownSignal } from './signals.js';
@@ -16,8 +15,8 @@ export function parseExecFlags(argv: readonly string[]): ParsedFlags {
   return parseFlags('rsession-proxy exec', argv, EXEC_FLAGS);
 }
 
-// jupyter-server-proxy's command: rserver on the socket it chose, in the foreground, with the
-// exit status of rserver when rserver ends, and 0 after a clean stop on a signal.
+// Serves until a signal says stop, then exits with the status that jupyter-server-proxy needs
+// (lib/exec/exit-status.ts says why).
 export async function runExec(
   flags: ParsedFlags,
   env: NodeJS.ProcessEnv,
@@ -37,42 +36,21 @@ export async function runExec(
   }
   const shutdown = waitForShutdownSignal();
   try {
-    const rserver = await launchRServer({
+    const handle = await serveExec({
       ...options,
       socketPath,
       extraArgs: flags.rest,
       logger: reporter.log,
     });
-    const record = {
-      kind: 'exec' as const,
-      instance: rserver.instance.name,
-      pid: process.pid,
-      socket: rserver.socketPath,
-      prefix: rserver.rootPath,
-      startedAt: new Date().toISOString(),
-      state: 'running',
-      rserverPid: rserver.pid,
-      readySince: new Date().toISOString(),
-    };
-    await writeStatusRecord(rserver.instance.statusFile, record);
-    reporter.info(`serving RStudio on ${rserver.socketPath}`, {
-      socket: rserver.socketPath,
-      pid: rserver.pid,
+    reporter.info(`serving RStudio on ${handle.socketPath}; rserver is starting`, {
+      socket: handle.socketPath,
     });
-    const ended = await Promise.race([
-      rserver.exited.then((exit) => ({ exit })),
-      shutdown.signal.then((signal) => ({ signal })),
-    ]);
-    if ('signal' in ended) {
-      reporter.step(`${ended.signal}: stopping rserver`);
-      await rserver.stop();
-      reporter.done('stopped; nothing left behind');
-      return EXIT.ok;
-    }
-    const { exit } = ended;
-    reporter.error(exit.error?.message ?? `rserver exited (${exit.signal ?? `code ${exit.code}`})`);
-    if (exit.signal) return 128 + constants.signals[exit.signal as NodeJS.Signals];
-    return exit.code ?? EXIT.failure;
+    const signal = await shutdown.signal;
+    reporter.step(`${signal}: stopping rserver`);
+    await handle.close();
+    const status = getSignalExitStatus(signal);
+    reporter.done(`stopped; nothing left behind; exit status ${status}`);
+    return status;
   } finally {
     shutdown.dispose();
   }

@@ -15,7 +15,7 @@ let dirs = 0;
 const newDir = () => join(root, `s${++dirs}`);
 
 describe('rsession-proxy exec', () => {
-  test('in a fresh 0700 directory: ready, answers over the socket, SIGTERM leaves nothing', async () => {
+  test('in a fresh 0700 directory: ready, answers over the socket, SIGTERM exits 143 and leaves nothing', async () => {
     const dir = newDir();
     mkdirSync(dir, { mode: 0o700 });
     const socket = join(dir, 'rstudio.sock');
@@ -25,6 +25,7 @@ describe('rsession-proxy exec', () => {
     );
     await exec.waitFor(/serving RStudio on /);
     assert.equal(statSync(socket).mode & 0o777, 0o600);
+    await exec.waitFor(/rserver ready \(pid \d+\)/);
     const reply = await httpRequest(
       { socketPath: socket },
       { path: '/', headers: { host: 'hub.example' } },
@@ -41,7 +42,7 @@ describe('rsession-proxy exec', () => {
     assert.equal(pidsWithEnvUnder(INSTANCE_MARKER, runtimeDir).length >= 1, true);
 
     const exit = await exec.stop('SIGTERM');
-    assert.equal(exit.code, 0, exec.stderr);
+    assert.equal(exit.code, 143, exec.stderr);
     assert.deepEqual(
       pidsWithEnvUnder(INSTANCE_MARKER, runtimeDir),
       [],
@@ -58,9 +59,9 @@ describe('rsession-proxy exec', () => {
       ['exec', `--socket=${socket}`, '--log-format=json', ...DOUBLE_FLAGS],
       env,
     );
-    await exec.waitFor(/serving RStudio on /);
+    await exec.waitFor(/rserver ready/);
     assert.equal(statSync(dir).mode & 0o777, 0o700);
-    assert.equal((await exec.stop('SIGINT')).code, 0);
+    assert.equal((await exec.stop('SIGINT')).code, 130);
     const lines = exec.stderr
       .trim()
       .split('\n')
@@ -89,35 +90,70 @@ describe('rsession-proxy exec', () => {
     assert.match(result.stderr, /is \d+ bytes long; Unix socket paths are limited to 107 bytes/);
   });
 
-  test('refuses an rserver older than 2024.12.0', async () => {
+  test('an rserver older than 2024.12.0: exec stays up and every request says why (no restart loop)', async () => {
     const dir = newDir();
     await mkdir(dir, { mode: 0o700 });
     const old = await writeRserverVariant(dir, { RSERVER_DOUBLE_RELEASE: '2024.04.2+764' });
-    const result = await runCli(
-      ['exec', `--socket=${join(dir, 's.sock')}`, `--rserver=${old}`, `--r=${FAKE_R}`],
+    const socket = join(dir, 's.sock');
+    const exec = new CliProcess(
+      ['exec', `--socket=${socket}`, `--rserver=${old}`, `--r=${FAKE_R}`],
       env,
     );
-    assert.equal(result.code, 1);
-    assert.match(
-      result.stderr,
-      /no --www-socket, which first shipped in RStudio Server 2024\.12\.0/,
-    );
+    const tooOld = /no --www-socket, which first shipped in RStudio Server 2024\.12\.0/;
+    assert.match(await exec.waitFor(/rserver did not start/), tooOld);
+    const reply = await httpRequest({ socketPath: socket }, { path: '/' });
+    assert.equal(reply.status, 503);
+    assert.match(reply.body.toString(), tooOld);
+    assert.equal(exec.child.exitCode, null, 'still in the foreground');
+    assert.equal((await exec.stop('SIGTERM')).code, 143, exec.stderr);
+    assert.equal(existsSync(socket), false);
   });
 
-  test("exits with rserver's exit status when rserver dies", async () => {
+  test('rserver crashing again and again is started again, with a growing wait, and exec stays', async () => {
     const dir = newDir();
     await mkdir(dir, { mode: 0o700 });
     const crashing = await writeRserverVariant(dir, {
-      RSERVER_DOUBLE_EXIT_AFTER_MS: '2000',
+      RSERVER_DOUBLE_EXIT_AFTER_MS: '1000',
       RSERVER_DOUBLE_EXIT_CODE: '7',
     });
-    const result = await runCli(
-      ['exec', `--socket=${join(dir, 's.sock')}`, `--rserver=${crashing}`, `--r=${FAKE_R}`],
+    const socket = join(dir, 's.sock');
+    const exec = new CliProcess(
+      ['exec', `--socket=${socket}`, `--rserver=${crashing}`, `--r=${FAKE_R}`],
       env,
     );
-    assert.equal(result.code, 7, result.stderr);
-    assert.match(result.stderr, /exited with code 7 while running/);
-    assert.equal(existsSync(join(dir, 's.sock')), false);
+    await exec.waitFor(/rserver crashed 2 times in a row: starting it again in 1 s/);
+    await exec.waitFor(/rserver crashed 3 times in a row: starting it again in 2 s/);
+    assert.match(exec.stderr, /exited with code 7 while running/);
+    assert.ok((exec.stderr.match(/rserver ready \(pid \d+\)/g) ?? []).length >= 3, exec.stderr);
+    assert.equal(exec.child.exitCode, null, 'still in the foreground');
+    assert.equal((await exec.stop('SIGTERM')).code, 143, exec.stderr);
+    assert.equal(existsSync(socket), false);
+    assert.deepEqual(pidsWithEnvUnder(INSTANCE_MARKER, runtimeDir), []);
+  });
+
+  test('status lists an exec as it lists a serve, and stop --socket ends it', async () => {
+    const dir = newDir();
+    const socket = join(dir, 'rstudio.sock');
+    const exec = new CliProcess(
+      ['exec', `--socket=${socket}`, '--root-path=/user/a/rstudio/', ...DOUBLE_FLAGS],
+      env,
+    );
+    await exec.waitFor(/rserver ready/);
+    const status = await runCli(['status', '--json'], env);
+    assert.equal(status.code, 0, status.stderr);
+    const { instances } = JSON.parse(status.stdout) as {
+      instances: { kind: string; running: boolean; listener: string | null; prefix: string }[];
+    };
+    assert.equal(instances.length, 1, status.stdout);
+    assert.deepEqual(
+      instances.map(({ kind, running, listener, prefix }) => ({ kind, running, listener, prefix })),
+      [{ kind: 'exec', running: true, listener: `unix:${socket}`, prefix: '/user/a/rstudio/' }],
+    );
+    const stop = await runCli(['stop', `--socket=${socket}`], env);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal((await exec.exited).code, 143, exec.stderr);
+    assert.equal(existsSync(socket), false);
+    assert.deepEqual(readdirSync(runtimeDir), [], 'nothing left in the runtime directory');
   });
 
   test('a second exec on the same socket exits 3 naming the first', async () => {
@@ -130,7 +166,7 @@ describe('rsession-proxy exec', () => {
       assert.equal(second.code, 3);
       assert.match(second.stderr, new RegExp(`already in use by pid ${first.child.pid}`));
     } finally {
-      assert.equal((await first.stop()).code, 0);
+      assert.equal((await first.stop()).code, 143);
     }
   });
 
