@@ -14,15 +14,20 @@ const { root, env, runtimeDir } = makeCliEnv();
 let dirs = 0;
 const newDir = () => join(root, `s${++dirs}`);
 
+// `exec --socket=<socket>` with `flags`, rserver the double unless a flag names another.
+function startExec(socket: string, ...flags: string[]): CliProcess {
+  const rserver = flags.some((flag) => flag.startsWith('--rserver='))
+    ? [`--r=${FAKE_R}`]
+    : DOUBLE_FLAGS;
+  return new CliProcess(['exec', `--socket=${socket}`, ...flags, ...rserver], env);
+}
+
 describe('rsession-proxy exec', () => {
   test('in a fresh 0700 directory: ready, answers over the socket, SIGTERM exits 143 and leaves nothing', async () => {
     const dir = newDir();
     mkdirSync(dir, { mode: 0o700 });
     const socket = join(dir, 'rstudio.sock');
-    const exec = new CliProcess(
-      ['exec', `--socket=${socket}`, '--root-path=/user/a/rstudio/', ...DOUBLE_FLAGS],
-      env,
-    );
+    const exec = startExec(socket, '--root-path=/user/a/rstudio/');
     await exec.waitFor(/serving RStudio on /);
     assert.equal(statSync(socket).mode & 0o777, 0o600);
     await exec.waitFor(/rserver ready \(pid \d+\)/);
@@ -55,10 +60,7 @@ describe('rsession-proxy exec', () => {
   test('creates a missing socket directory with mode 0700; --log-format=json writes JSON lines', async () => {
     const dir = newDir();
     const socket = join(dir, 'rstudio.sock');
-    const exec = new CliProcess(
-      ['exec', `--socket=${socket}`, '--log-format=json', ...DOUBLE_FLAGS],
-      env,
-    );
+    const exec = startExec(socket, '--log-format=json');
     await exec.waitFor(/rserver ready/);
     assert.equal(statSync(dir).mode & 0o777, 0o700);
     assert.equal((await exec.stop('SIGINT')).code, 130);
@@ -95,10 +97,7 @@ describe('rsession-proxy exec', () => {
     await mkdir(dir, { mode: 0o700 });
     const old = await writeRserverVariant(dir, { RSERVER_DOUBLE_RELEASE: '2024.04.2+764' });
     const socket = join(dir, 's.sock');
-    const exec = new CliProcess(
-      ['exec', `--socket=${socket}`, `--rserver=${old}`, `--r=${FAKE_R}`],
-      env,
-    );
+    const exec = startExec(socket, `--rserver=${old}`);
     const tooOld = /no --www-socket, which first shipped in RStudio Server 2024\.12\.0/;
     assert.match(await exec.waitFor(/rserver did not start/), tooOld);
     const reply = await httpRequest({ socketPath: socket }, { path: '/' });
@@ -117,10 +116,7 @@ describe('rsession-proxy exec', () => {
       RSERVER_DOUBLE_EXIT_CODE: '7',
     });
     const socket = join(dir, 's.sock');
-    const exec = new CliProcess(
-      ['exec', `--socket=${socket}`, `--rserver=${crashing}`, `--r=${FAKE_R}`],
-      env,
-    );
+    const exec = startExec(socket, `--rserver=${crashing}`);
     await exec.waitFor(/rserver crashed 2 times in a row: starting it again in 1 s/);
     await exec.waitFor(/rserver crashed 3 times in a row: starting it again in 2 s/);
     assert.match(exec.stderr, /exited with code 7 while running/);
@@ -134,10 +130,7 @@ describe('rsession-proxy exec', () => {
   test('status lists an exec as it lists a serve, and stop --socket ends it', async () => {
     const dir = newDir();
     const socket = join(dir, 'rstudio.sock');
-    const exec = new CliProcess(
-      ['exec', `--socket=${socket}`, '--root-path=/user/a/rstudio/', ...DOUBLE_FLAGS],
-      env,
-    );
+    const exec = startExec(socket, '--root-path=/user/a/rstudio/');
     await exec.waitFor(/rserver ready/);
     const status = await runCli(['status', '--json'], env);
     assert.equal(status.code, 0, status.stderr);
@@ -159,7 +152,7 @@ describe('rsession-proxy exec', () => {
   test('a second exec on the same socket exits 3 naming the first', async () => {
     const dir = newDir();
     const socket = join(dir, 'rstudio.sock');
-    const first = new CliProcess(['exec', `--socket=${socket}`, ...DOUBLE_FLAGS], env);
+    const first = startExec(socket);
     await first.waitFor(/serving RStudio on /);
     try {
       const second = await runCli(['exec', `--socket=${socket}`, ...DOUBLE_FLAGS], env);
