@@ -1,14 +1,42 @@
 import type { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
 
 export type BackendState = 'stopped' | 'starting' | 'running' | 'stopping';
+
+/** rserver listens on this Unix socket (what the supervisor and createFixedBackend resolve to). */
+export interface SocketEndpoint {
+  readonly socketPath: string;
+}
+
+/**
+ * rserver is reached through connections that only the backend knows how to open: a Slurm job
+ * step, an ssh channel, a socket in another mount namespace.
+ */
+export interface ConnectionFactory {
+  /**
+   * Opens one new connection to rserver's HTTP server. A `net.Socket` is used as it is; any other
+   * Duplex is wrapped by the adapter (an idle timeout, no-op keep-alive). A failure is an 'error'
+   * on the stream, or a throw.
+   */
+  connect(): Duplex;
+  /**
+   * What the connections go to, for error messages, e.g. `srun --jobid=4242 (node017)`. The
+   * adapter keeps its pooled connections while the backend resolves to endpoints with the same
+   * description, and closes them when it changes.
+   */
+  readonly description: string;
+}
+
+/** Where ensureRunning() says rserver can be reached. */
+export type BackendEndpoint = SocketEndpoint | ConnectionFactory;
 
 /**
  * What the proxy adapter needs from whatever runs rserver: the supervisor implements it, and a
  * fixed socket path is wrapped into one. `ensureRunning` starts rserver when it is not running
- * (concurrent callers share one start) and resolves once rserver answers on its socket.
+ * (concurrent callers share one start) and resolves once rserver answers, to where it answers.
  */
 export interface Backend extends EventEmitter {
-  ensureRunning(options?: { signal?: AbortSignal }): Promise<{ socketPath: string }>;
+  ensureRunning(options?: { signal?: AbortSignal }): Promise<BackendEndpoint>;
   readonly state: BackendState;
   /** Why the last start failed or the last run ended; shown in 502/503 answers. */
   readonly lastError: Error | undefined;
@@ -18,4 +46,14 @@ export interface Backend extends EventEmitter {
    * when a connection to the socket fails.
    */
   check?(): Promise<void>;
+}
+
+// Whether an endpoint is a socket path rather than a connection factory.
+export function isSocketEndpoint(endpoint: BackendEndpoint): endpoint is SocketEndpoint {
+  return typeof (endpoint as Partial<SocketEndpoint>).socketPath === 'string';
+}
+
+// How error messages name an endpoint: its socket's path, or the factory's description.
+export function describeEndpoint(endpoint: BackendEndpoint): string {
+  return isSocketEndpoint(endpoint) ? endpoint.socketPath : endpoint.description;
 }

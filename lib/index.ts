@@ -35,7 +35,13 @@ export { getStateDirs, type StateDirs } from './instance/state-dir.js';
 export { writeStatusRecord, type StatusRecord } from './instance/status.js';
 export { listInstances, type InstanceList, type InstanceStatus } from './instance/list.js';
 export { stopInstance, type StopInstanceOptions, type StopResult } from './instance/stop.js';
-export type { Backend, BackendState } from './backend.js';
+export type {
+  Backend,
+  BackendEndpoint,
+  BackendState,
+  ConnectionFactory,
+  SocketEndpoint,
+} from './backend.js';
 export type { LogEntry, LogLevel, Logger } from './logger.js';
 export { findRServer, RSERVER_INSTALL_PATHS, type FindRServerOptions } from './rserver/find.js';
 export { probeRServer, parseHelpOptions, type RServerProbe } from './rserver/probe.js';

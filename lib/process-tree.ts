@@ -42,28 +42,27 @@ export function getDescendants(pid: number, processes: readonly ProcessEntry[]):
   return found;
 }
 
-// Whether /proc/<pid>/environ holds `name=value`.
-function hasEnvironment(pid: number, name: string, value: string): boolean {
+// Whether /proc/<pid>/environ holds one of `entries` (`NAME=value`).
+function hasEnvironment(pid: number, entries: readonly string[]): boolean {
   try {
-    return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`${name}=${value}`);
+    const environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+    return entries.some((entry) => environ.includes(entry));
   } catch {
     return false;
   }
 }
 
-// This user's processes that carry the instance marker in their environment: rserver, its
-// rsession children and whatever they started, even after they left the process group or were
-// re-parented to init because the supervisor died.
+// This user's processes that carry one of the instance's markers in their environment
+// (instance/marker.ts): rserver, its rsession children and whatever they started, even after
+// they left the process group or were re-parented to init because the supervisor died.
 export function findMarkedProcesses(
-  name: string,
-  value: string,
+  markers: readonly string[],
   processes: readonly ProcessEntry[] = listProcesses(),
 ): ProcessEntry[] {
   const uid = process.getuid?.() ?? -1;
   const ancestors = getAncestors(process.pid, processes);
   return processes.filter(
-    (entry) =>
-      entry.uid === uid && !ancestors.has(entry.pid) && hasEnvironment(entry.pid, name, value),
+    (entry) => entry.uid === uid && !ancestors.has(entry.pid) && hasEnvironment(entry.pid, markers),
   );
 }
 

@@ -3,11 +3,10 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { INSTANCE_MARKER } from '../lib/index.js';
 import { makeLaunchEnv } from './helpers/launch-env.js';
-import { pidsWithEnv } from './helpers/proc.js';
 import { waitForExit, waitForLine } from './helpers/processes.js';
 import { FAKE_R, RSERVER_DOUBLE } from './helpers/rserver-double.js';
+import { markedPids } from './helpers/leftovers.js';
 
 const repo = join(import.meta.dirname, '..', '..');
 const { root, options } = makeLaunchEnv();
@@ -30,11 +29,11 @@ describe('docs/examples run as documented', () => {
       const child = runExample(name);
       await waitForLine(child, ready, 20_000);
       const target = join(root, 'rt', instance);
-      assert.equal(pidsWithEnv(`${INSTANCE_MARKER}=${target}`).length, 1);
+      assert.equal(markedPids(target).length, 1);
       child.kill('SIGINT');
       await waitForLine(child, /^(stopped|closed)$/);
       assert.equal((await waitForExit(child)).code, 0);
-      assert.deepEqual(pidsWithEnv(`${INSTANCE_MARKER}=${target}`), []);
+      assert.deepEqual(markedPids(target), []);
       assert.equal(existsSync(join(target, 'rserver.sock')), false);
     });
   }

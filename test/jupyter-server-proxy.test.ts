@@ -10,11 +10,11 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { INSTANCE_MARKER } from '../lib/index.js';
 import { CLI, makeCliEnv } from './helpers/cli.js';
 import { canConnect } from './helpers/double-process.js';
 import { cookieHeader, cookieJar, httpRequest, type HttpReply } from './helpers/http-client.js';
-import { pidsWithEnvUnder, waitUntil } from './helpers/proc.js';
+import { markedPidsUnder } from './helpers/leftovers.js';
+import { waitUntil } from './helpers/proc.js';
 import { waitForExit } from './helpers/processes.js';
 import { FAKE_R, RSERVER_DOUBLE, writeRserverVariant } from './helpers/rserver-double.js';
 import { closeWebSocket, nextMessage, openWebSocket } from './helpers/ws-client.js';
@@ -156,7 +156,7 @@ async function stopLikeJupyter(exec: Exec, signal: NodeJS.Signals = 'SIGTERM') {
 
 function assertNothingLeft(exec: Exec): void {
   assert.equal(existsSync(exec.socket), false, 'socket removed');
-  assert.deepEqual(pidsWithEnvUnder(INSTANCE_MARKER, runtimeDir), [], 'no rserver, no rsession');
+  assert.deepEqual(markedPidsUnder(runtimeDir), [], 'no rserver, no rsession');
   assert.deepEqual(existsSync(runtimeDir) ? readdirSync(runtimeDir) : [], [], 'no state left');
   assert.equal(
     existsSync(join(root, 'data', 'rsession-proxy')),
@@ -374,7 +374,7 @@ describe('exec under the documented jupyter-server-proxy configuration', () => {
       // Signed in: rserver has written its database and cookie key, and runs an rsession.
       await signIn(exec);
       assert.equal(instanceDirs().length, 1, 'one instance while it runs');
-      assert.ok(pidsWithEnvUnder(INSTANCE_MARKER, runtimeDir).length >= 1);
+      assert.ok(markedPidsUnder(runtimeDir).length >= 1);
       assert.deepEqual(await stopLikeJupyter(exec, signal), { code: status, signal: null }, signal);
       assertNothingLeft(exec);
     }

@@ -1,7 +1,7 @@
 // The rserver test double must behave as shared/RSERVER.md says rserver does; these tests run it
 // as a real process, on real sockets in temp dirs, and look at what it does from outside.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import {
@@ -25,13 +25,20 @@ import { canConnect } from './helpers/double-process.js';
 import { cookieHeader, cookieJar, httpRequest, type HttpReply } from './helpers/http-client.js';
 import { isAlive, pidsWithEnv, processStat, waitUntil } from './helpers/proc.js';
 import {
+  asUser,
+  createUser,
+  isRoot,
+  notRootReason,
+  removeUser,
+  type TestUser,
+} from './helpers/users.js';
+import {
   FAKE_R,
   RSERVER_DOUBLE,
   findSessionPids,
   writeRserverVariant,
 } from './helpers/rserver-double.js';
 
-const isRoot = process.geteuid?.() === 0;
 // Every process this file starts carries this entry, so that `after` can find and stop them all.
 const RUN_KEY = 'RSERVER_DOUBLE_TEST_RUN';
 const RUN_VALUE = randomUUID();
@@ -101,6 +108,11 @@ function launchArgs(layout: Layout, ...extra: string[]): string[] {
 
 function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, [RUN_KEY]: RUN_VALUE, ...extra };
+}
+
+// The environment of the double run as another user (asUser adds PATH): the run's mark and `extra`.
+function runEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return { [RUN_KEY]: RUN_VALUE, ...extra };
 }
 
 interface Finished {
@@ -545,100 +557,90 @@ describe('start-up on a Unix socket', () => {
   });
 });
 
-describe(
-  'as an unprivileged user',
-  { skip: !isRoot && 'needs root to create a throw-away user' },
-  () => {
-    const user = `rsdbl${randomBytes(3).toString('hex')}`;
-    let uid = -1;
+describe('as an unprivileged user', { skip: !isRoot && notRootReason }, () => {
+  let user = '';
+  let uid = -1;
+  let account: TestUser | undefined;
 
-    before(() => {
-      const made = spawnSync('useradd', [
-        '--system',
-        '--no-create-home',
-        '--shell',
-        '/usr/sbin/nologin',
-        user,
-      ]);
-      assert.equal(made.status, 0, made.stderr.toString());
-      uid = Number(spawnSync('id', ['-u', user]).stdout.toString().trim());
-    });
-    after(() => {
-      spawnSync('userdel', [user]);
-    });
+  before(() => {
+    account = createUser('double');
+    ({ name: user, uid } = account);
+  });
+  after(() => {
+    removeUser(account);
+  });
 
-    // Runs the double as the throw-away user.
-    function runAsUser(
-      args: readonly string[],
-      env: Record<string, string> = {},
-    ): Promise<Finished> {
-      return runToExit(['-u', user, '--', RSERVER_DOUBLE, ...args], childEnv(env), 'runuser');
+  // Runs the double as the throw-away user.
+  function runAsUser(args: readonly string[], env: Record<string, string> = {}): Promise<Finished> {
+    const [command, argv] = asUser(account as TestUser, RSERVER_DOUBLE, args, runEnv(env));
+    return runToExit(argv, childEnv(), command);
+  }
+
+  async function userLayout(): Promise<Layout> {
+    const layout = await makeLayout();
+    await chown(layout.dir, uid, -1);
+    return layout;
+  }
+
+  test('defaults follow privilege: auth-none on, no daemon', async () => {
+    const help = await runAsUser(['--help']);
+    assert.equal(help.code, 0, help.stderr);
+    assert.ok(help.stdout.includes('  --auth-none arg (=1)'));
+    assert.ok(help.stdout.includes('  --server-daemonize arg (=0)'));
+  });
+
+  test('a different server user is refused, silently unless logging', async () => {
+    const layout = await userLayout();
+    const args = [...launchArgs(layout), '--server-user=root'];
+    const logged = await runAsUser(args, { RS_LOGGER_TYPE: 'stderr' });
+    assert.equal(logged.code, 1);
+    assert.match(
+      logLines(logged.stderr, 'ERROR')[0] ?? '',
+      new RegExp(
+        `\\[rserver\\] ERROR Attempt to run server as user 'root' \\(uid 0\\) from account '${user}' \\(uid ${uid}\\) without privilege, which is required to run as a different uid; LOGGED FROM: `,
+      ),
+    );
+    const silent = await runAsUser(args);
+    assert.equal(silent.code, 1);
+    assert.equal(silent.stderr, '');
+  });
+
+  test('an unwritable database directory stops the start', async () => {
+    const layout = await userLayout();
+    await mkdir(layout.dbDir, { mode: 0o755 });
+    const result = await runAsUser([...launchArgs(layout), `--server-user=${user}`], {
+      RS_LOGGER_TYPE: 'stderr',
+    });
+    assert.equal(result.code, 1);
+    assert.match(
+      logLines(result.stderr, 'ERROR')[0] ?? '',
+      new RegExp(
+        `ERROR system error 13 \\(Permission denied\\) \\[path: ${layout.dbDir}/rstudio-os\\.sqlite\\]`,
+      ),
+    );
+  });
+
+  test('starts as the current user and creates its files for that user', async () => {
+    const layout = await userLayout();
+    // Its session-rpc-key goes to the user's cache: the throw-away user has no home.
+    const [command, argv] = asUser(
+      account as TestUser,
+      RSERVER_DOUBLE,
+      [...launchArgs(layout), `--server-user=${user}`],
+      runEnv({ RS_LOGGER_TYPE: 'stderr', RS_LOG_LEVEL: 'INFO', XDG_CACHE_HOME: layout.dir }),
+    );
+    const started = launch(command, argv, childEnv());
+    await waitUntil(() => canConnect(layout.socket), 10_000, 'the double to listen');
+    assert.equal((await lstat(layout.socket)).uid, uid);
+    assert.ok(
+      started.stderr().includes(`INFO Running as server user '${user}' (without privilege)`),
+    );
+    for (const pid of pidsWithEnv(RUN_MARKER)) {
+      if (processStat(pid)?.ppid === started.pid) process.kill(pid, 'SIGTERM');
     }
-
-    async function userLayout(): Promise<Layout> {
-      const layout = await makeLayout();
-      await chown(layout.dir, uid, -1);
-      return layout;
-    }
-
-    test('defaults follow privilege: auth-none on, no daemon', async () => {
-      const help = await runAsUser(['--help']);
-      assert.equal(help.code, 0, help.stderr);
-      assert.ok(help.stdout.includes('  --auth-none arg (=1)'));
-      assert.ok(help.stdout.includes('  --server-daemonize arg (=0)'));
-    });
-
-    test('a different server user is refused, silently unless logging', async () => {
-      const layout = await userLayout();
-      const args = [...launchArgs(layout), '--server-user=root'];
-      const logged = await runAsUser(args, { RS_LOGGER_TYPE: 'stderr' });
-      assert.equal(logged.code, 1);
-      assert.match(
-        logLines(logged.stderr, 'ERROR')[0] ?? '',
-        new RegExp(
-          `\\[rserver\\] ERROR Attempt to run server as user 'root' \\(uid 0\\) from account '${user}' \\(uid ${uid}\\) without privilege, which is required to run as a different uid; LOGGED FROM: `,
-        ),
-      );
-      const silent = await runAsUser(args);
-      assert.equal(silent.code, 1);
-      assert.equal(silent.stderr, '');
-    });
-
-    test('an unwritable database directory stops the start', async () => {
-      const layout = await userLayout();
-      await mkdir(layout.dbDir, { mode: 0o755 });
-      const result = await runAsUser([...launchArgs(layout), `--server-user=${user}`], {
-        RS_LOGGER_TYPE: 'stderr',
-      });
-      assert.equal(result.code, 1);
-      assert.match(
-        logLines(result.stderr, 'ERROR')[0] ?? '',
-        new RegExp(
-          `ERROR system error 13 \\(Permission denied\\) \\[path: ${layout.dbDir}/rstudio-os\\.sqlite\\]`,
-        ),
-      );
-    });
-
-    test('starts as the current user and creates its files for that user', async () => {
-      const layout = await userLayout();
-      // Its session-rpc-key goes to the user's cache: the throw-away user has no home.
-      const started = launch(
-        'runuser',
-        ['-u', user, '--', RSERVER_DOUBLE, ...launchArgs(layout), `--server-user=${user}`],
-        childEnv({ RS_LOGGER_TYPE: 'stderr', RS_LOG_LEVEL: 'INFO', XDG_CACHE_HOME: layout.dir }),
-      );
-      await waitUntil(() => canConnect(layout.socket), 10_000, 'the double to listen');
-      assert.equal((await lstat(layout.socket)).uid, uid);
-      assert.ok(
-        started.stderr().includes(`INFO Running as server user '${user}' (without privilege)`),
-      );
-      for (const pid of pidsWithEnv(RUN_MARKER)) {
-        if (processStat(pid)?.ppid === started.pid) process.kill(pid, 'SIGTERM');
-      }
-      await started.exited;
-    });
-  },
-);
+    await started.exited;
+  });
+});
 
 describe('HTTP', () => {
   const KEY = `test-key-${randomUUID()}`;
@@ -1192,8 +1194,13 @@ describe('processes and signals', () => {
     await stopDouble(slow);
 
     const other = await makeLayout();
-    const hung = launch(RSERVER_DOUBLE, launchArgs(other), childEnv({ RSERVER_DOUBLE_HANG: '1' }));
-    await delay(700);
+    const hung = launch(
+      RSERVER_DOUBLE,
+      launchArgs(other),
+      childEnv({ RSERVER_DOUBLE_HANG: '1', RS_LOGGER_TYPE: 'stderr', RS_LOG_LEVEL: 'INFO' }),
+    );
+    // It says so where it would have bound; from there on it cannot bind.
+    await waitUntil(() => hung.stderr().includes('not binding'), 10_000, 'the double to hang');
     assert.ok(isAlive(hung.pid));
     assert.ok(!existsSync(other.socket));
     assert.ok(existsSync(join(other.dbDir, 'rstudio-os.sqlite')), 'the start-up checks ran');

@@ -67,7 +67,7 @@ export async function openLayout(
       onCompromised: options.onCompromised,
     });
     options.logger?.({ level: 'info', source: 'rsession-proxy', message: 'lock held' });
-    await stopLeftovers(layout.dir, options);
+    await stopLeftovers(layout, options);
     await removeStaleSocket(layout.socketPath);
     await ensurePrivateDir(layout.databaseDir);
     await writeFile(

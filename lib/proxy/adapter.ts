@@ -27,7 +27,11 @@ export interface ProxyAdapter {
    * and answer 503, so a server that still accepts connections never leaves a client hanging.
    */
   close(): Promise<void>;
-  /** Date.now() of the last request, response or WebSocket frame, for idle shutdown. */
+  /**
+   * Date.now() of the last request, or of bytes moving on one (an upload, a download, WebSocket
+   * frames), for idle shutdown. Moving bytes are noticed when this is read: the value is then
+   * no earlier than the last of them.
+   */
   readonly lastActivity: number;
   readonly backend: Backend;
 }

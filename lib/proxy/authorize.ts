@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { RSessionProxyError } from '../errors.js';
 import type { AdapterCore } from './core.js';
-import type { Refusal } from './responses.js';
+import { refuseClient, type ClientSide } from './responses.js';
 
 // Runs the embedder's authorize hook before anything reaches rserver or starts it, for plain
 // requests and upgrades alike (jupyter-server-proxy once skipped it on upgrades:
@@ -10,7 +10,7 @@ import type { Refusal } from './responses.js';
 export async function isAuthorized(
   core: AdapterCore,
   req: IncomingMessage,
-  refuse: (status: number, refusal: Refusal) => void,
+  client: ClientSide,
 ): Promise<boolean> {
   const { authorize } = core.options;
   if (!authorize) return true;
@@ -23,10 +23,13 @@ export async function isAuthorized(
       cause,
     });
     core.report(error, req);
-    refuse(500, { code: 'EAUTHORIZE', message: 'The authorization check failed.' });
+    refuseClient(req, client, 500, {
+      code: 'EAUTHORIZE',
+      message: 'The authorization check failed.',
+    });
     return false;
   }
   if (verdict === true) return true;
-  refuse(403, { message: 'You are not allowed to use this RStudio.' });
+  refuseClient(req, client, 403, { message: 'You are not allowed to use this RStudio.' });
   return false;
 }

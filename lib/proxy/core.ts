@@ -1,15 +1,19 @@
-import type { Agent, IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { RSessionProxyError } from '../errors.js';
-import { createBackendAgent } from './agent.js';
+import { BackendAgent } from './agent.js';
+import { createEngine, type Engine } from './engine.js';
 import { destroyExchange, type Exchange } from './exchange.js';
 import type { NormalizedOptions } from './options.js';
 import { createSilenceWatch, type SilenceWatch } from './silence.js';
+import { noticeProgress } from './progress.js';
 
-/** What the request and upgrade handlers share: one connection pool, one bookkeeping. */
+/** What the request and upgrade handlers share: one engine, one pool, one bookkeeping. */
 export interface AdapterCore {
   readonly options: NormalizedOptions;
-  /** Keep-alive connections to rserver's socket. */
-  readonly agent: Agent;
+  /** Keep-alive connections to rserver, opened where the backend says. */
+  readonly agent: BackendAgent;
+  /** The http-proxy server every request and upgrade goes through. */
+  readonly engine: Engine;
   /** Gives up on requests rserver stays silent on for `proxyTimeout`. */
   readonly silence: SilenceWatch;
   /** Exchanges still open, for close(). */
@@ -24,8 +28,9 @@ export interface AdapterCore {
   close(): Promise<void>;
 }
 
+// The state of one adapter, made once by createProxyAdapter.
 export function createCore(options: NormalizedOptions): AdapterCore {
-  const agent = createBackendAgent();
+  const agent = new BackendAgent();
   const silence = createSilenceWatch(options.proxyTimeout);
   const live = new Set<Exchange>();
   let lastActivity = Date.now();
@@ -45,15 +50,19 @@ export function createCore(options: NormalizedOptions): AdapterCore {
     }
   };
 
-  return {
+  const core: AdapterCore = {
     options,
     agent,
+    get engine() {
+      return engine;
+    },
     silence,
     live,
     get closed() {
       return closed;
     },
     get lastActivity() {
+      if (noticeProgress(live)) touch();
       return lastActivity;
     },
     touch,
@@ -97,4 +106,7 @@ export function createCore(options: NormalizedOptions): AdapterCore {
       await Promise.all(closing.flat());
     },
   };
+  // The engine's hooks find the adapter's state through `core`.
+  const engine = createEngine(core, agent);
+  return core;
 }

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { isAbsolute } from 'node:path';
-import type { Backend, BackendState } from '../backend.js';
+import type { Backend, BackendState, SocketEndpoint } from '../backend.js';
 import { RSessionProxyError } from '../errors.js';
 import { assertSocketPathLength } from '../instance/socket-path.js';
 
@@ -9,15 +9,16 @@ import { assertSocketPathLength } from '../instance/socket-path.js';
 class FixedBackend extends EventEmitter implements Backend {
   readonly state: BackendState = 'running';
   readonly lastError: Error | undefined = undefined;
-  readonly #socketPath: string;
+  // One object for every call: the adapter's pool sees the same endpoint without comparing.
+  readonly #endpoint: SocketEndpoint;
 
   constructor(socketPath: string) {
     super();
-    this.#socketPath = socketPath;
+    this.#endpoint = Object.freeze({ socketPath });
   }
 
-  ensureRunning(): Promise<{ socketPath: string }> {
-    return Promise.resolve({ socketPath: this.#socketPath });
+  ensureRunning(): Promise<SocketEndpoint> {
+    return Promise.resolve(this.#endpoint);
   }
 }
 

@@ -1,6 +1,6 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import { hostname } from 'node:os';
-import { getHostname } from './location.js';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { Exchange } from './exchange.js';
 
 /** What the adapter knows about the connection a request came in on. */
 export interface RequestFacts {
@@ -63,23 +63,13 @@ export function formatOrigin(origin: ClientOrigin): string {
   return `${origin.proto}://${origin.host}`;
 }
 
-const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]', '0.0.0.0', '[::]'];
-
-// Every host name rserver could have put into an absolute redirect: the ones it was told in
-// Host and X-Forwarded-Host, and the ones it might make up from its own view of the machine.
-export function getBackendHosts(facts: RequestFacts, origin: ClientOrigin): Set<string> {
-  const hosts = new Set(LOOPBACK_HOSTS);
-  hosts.add(hostname().toLowerCase());
-  for (const value of [origin.host, facts.headers.host]) {
-    const name = value === undefined ? undefined : getHostname(value);
-    if (name !== undefined) hosts.add(name);
-  }
-  return hosts;
-}
-
-// Hop-by-hop headers (RFC 9110 §7.6.1) and proxy credentials meant for the embedding server.
+// Hop-by-hop headers (RFC 9110 §7.6.1), proxy credentials meant for the embedding server, and
+// `Expect`, which the embedding server has answered (Node's http.Server sends 100 Continue
+// itself). http-proxy sends a request that carries Expect before its 'proxyReq' hook runs, so
+// rserver would get the path unrestored and no silence watch.
 const HOP_BY_HOP = new Set([
   'connection',
+  'expect',
   'keep-alive',
   'proxy-connection',
   'proxy-authenticate',
@@ -103,6 +93,55 @@ const FORWARDING = new Set([
   'x-rstudio-root-path',
 ]);
 
+// What the adapter knows about a request's connection, from the request. The address the client
+// connected to is read only when Host cannot name it (an HTTP/1.0 client): Node keeps what it
+// read on the socket, for as long as the connection (a WebSocket) lives.
+export function getRequestFacts(req: IncomingMessage): RequestFacts {
+  const socket = req.socket as Partial<TLSSocket> | undefined;
+  const host = req.headers.host;
+  const local = host === undefined || !isValidHost(host.trim()) ? socket : undefined;
+  return {
+    headers: req.headers,
+    encrypted: socket?.encrypted === true,
+    remoteAddress: socket?.remoteAddress,
+    localAddress: local?.localAddress,
+    localPort: local?.localPort,
+  };
+}
+
+// The headers an exchange's request to rserver carries. The client's origin is worked out once
+// and kept on the exchange: it feeds both these headers and the Location rewriting on the way
+// back, so the two always agree.
+export function prepareForward(
+  exchange: Exchange,
+  req: IncomingMessage,
+  trustProxy: boolean,
+  upgrade: boolean,
+): Record<string, string | string[]> {
+  const facts = getRequestFacts(req);
+  const origin = getClientOrigin(facts, trustProxy);
+  exchange.facts = facts;
+  exchange.origin = origin;
+  const headers = buildBackendHeaders(facts, {
+    origin,
+    prefix: exchange.prefix,
+    trustProxy,
+    upgrade,
+  });
+  // Some servers wait for a body that never comes on a DELETE or OPTIONS without a length.
+  const { method } = req;
+  if (
+    (method === 'DELETE' || method === 'OPTIONS') &&
+    headers['transfer-encoding'] === undefined &&
+    headers['content-length'] === undefined
+  ) {
+    headers['content-length'] = '0';
+  }
+  return headers;
+}
+
+const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...FORWARDING]);
+
 export interface BackendHeaderOptions {
   origin: ClientOrigin;
   prefix: string;
@@ -119,23 +158,22 @@ export function buildBackendHeaders(
   options: BackendHeaderOptions,
 ): Record<string, string | string[]> {
   // Every request passes here: no intermediate arrays unless a Connection header lists names.
-  const connection = facts.headers.connection;
-  const listed =
-    connection === undefined || connection === ''
-      ? undefined
-      : new Set(connection.split(',').map((token) => token.trim().toLowerCase()));
+  const listed = listConnectionOptions(facts.headers.connection);
   const headers: Record<string, string | string[]> = {};
   for (const name in facts.headers) {
     const value = facts.headers[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || FORWARDING.has(name)) continue;
+    if (value === undefined || NOT_FORWARDED.has(name)) continue;
     if (listed?.has(name) === true) continue;
     headers[name] = value;
   }
-  const chain = options.trustProxy ? firstList(facts.headers['x-forwarded-for']) : [];
-  if (facts.remoteAddress !== undefined && facts.remoteAddress !== '') {
-    chain.push(facts.remoteAddress);
+  const own = facts.remoteAddress === '' ? undefined : facts.remoteAddress;
+  if (options.trustProxy) {
+    const chain = firstList(facts.headers['x-forwarded-for']);
+    if (own !== undefined) chain.push(own);
+    if (chain.length > 0) headers['x-forwarded-for'] = chain.join(', ');
+  } else if (own !== undefined) {
+    headers['x-forwarded-for'] = own;
   }
-  if (chain.length > 0) headers['x-forwarded-for'] = chain.join(', ');
   headers['x-forwarded-proto'] = options.origin.proto;
   headers['x-forwarded-host'] = options.origin.host;
   if (options.prefix !== '') headers['x-rstudio-root-path'] = options.prefix;
@@ -146,55 +184,19 @@ export function buildBackendHeaders(
   return headers;
 }
 
+const PLAIN_CONNECTION = /^\s*(?:keep-alive|close)\s*$/i;
+
+// The header names a Connection header lists (lower case), or undefined when it lists none:
+// `keep-alive` and `close`, what nearly every client and server sends, are options, not names.
+export function listConnectionOptions(value: string | undefined): Set<string> | undefined {
+  if (value === undefined || value === '' || PLAIN_CONNECTION.test(value)) return undefined;
+  return new Set(value.split(',').map((token) => token.trim().toLowerCase()));
+}
+
 function firstList(value: string | string[] | undefined): string[] {
   const joined = Array.isArray(value) ? value.join(',') : (value ?? '');
   return joined
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item !== '');
-}
-
-// Response headers that describe rserver's connection, not the response: passing on its
-// `Connection: close` would close the client's connection for no reason.
-const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'trailer']);
-
-// rserver's response headers as the client gets them, from the raw list (`[name, value, ...]`,
-// case and repeated Set-Cookie lines kept as rserver sent them): connection-scoped ones and those
-// its Connection header names dropped. Transfer-Encoding is dropped too when the body is not
-// sent in rserver's framing (to an HTTP/1.0 client, or relayed raw): the body arrives decoded.
-export function filterResponseHeaders(
-  raw: readonly string[],
-  dropTransferEncoding: boolean,
-): string[] {
-  let listed: Set<string> | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (!isNamed(raw[i] ?? '', 'connection')) continue;
-    listed ??= new Set();
-    for (const token of (raw[i + 1] ?? '').split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name !== 'transfer-encoding') listed.add(name);
-    }
-  }
-  const kept: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] ?? '';
-    // Lower-casing every name of every answer is garbage; only names of a dropped one's length
-    // can be dropped.
-    if (DROPPABLE_LENGTHS.has(name.length) || listed !== undefined) {
-      const lower = name.toLowerCase();
-      if (RESPONSE_HOP_BY_HOP.has(lower) || listed?.has(lower) === true) continue;
-      if (dropTransferEncoding && lower === 'transfer-encoding') continue;
-    }
-    kept.push(name, raw[i + 1] ?? '');
-  }
-  return kept;
-}
-
-const DROPPABLE_LENGTHS = new Set(
-  [...RESPONSE_HOP_BY_HOP, 'transfer-encoding'].map((name) => name.length),
-);
-
-// Whether a header name is `lowerName`, whatever its case, without a new string per check.
-function isNamed(name: string, lowerName: string): boolean {
-  return name.length === lowerName.length && name.toLowerCase() === lowerName;
 }

@@ -20,7 +20,7 @@ export function normalizePrefix(prefix: string, name = 'prefix'): string {
 }
 
 export type Route =
-  /** Forward to rserver with this origin-form target (prefix removed, query kept). */
+  /** Forward to rserver with this origin-form target (prefix removed, query kept, as sent). */
   | { kind: 'proxy'; path: string }
   /** The prefix without its trailing slash: send the client to `location`. */
   | { kind: 'redirect'; location: string }
@@ -41,17 +41,29 @@ export function toOriginForm(target: string): string | undefined {
   return rest.startsWith('/') ? rest : `/${rest}`;
 }
 
+// The characters Node.js accepts in a request target; anything else (which a client could only
+// send to a lenient front server) is percent-encoded rather than refused.
+const VALID_TARGET = /^[\x21-\xff]+$/;
+
+// rserver receives the path exactly as the client sent it, minus the prefix: repeated slashes,
+// `%2F` and all.
+function toBackendTarget(path: string): string {
+  return VALID_TARGET.test(path)
+    ? path
+    : path.replace(/[^\x21-\xff]/gu, (char) => encodeURIComponent(char));
+}
+
 // Decides what to do with a request target given the prefix the adapter is mounted under.
 export function routeRequest(target: string, prefix: string): Route {
   const originForm = toOriginForm(target);
   if (originForm === undefined) return { kind: 'invalid' };
-  if (prefix === '') return { kind: 'proxy', path: originForm };
+  if (prefix === '') return { kind: 'proxy', path: toBackendTarget(originForm) };
   const queryAt = originForm.indexOf('?');
   const pathname = queryAt < 0 ? originForm : originForm.slice(0, queryAt);
   const query = queryAt < 0 ? '' : originForm.slice(queryAt);
   if (pathname === prefix) return { kind: 'redirect', location: `${prefix}/${query}` };
   if (pathname.startsWith(`${prefix}/`)) {
-    return { kind: 'proxy', path: originForm.slice(prefix.length) };
+    return { kind: 'proxy', path: toBackendTarget(originForm.slice(prefix.length)) };
   }
   return { kind: 'outside' };
 }

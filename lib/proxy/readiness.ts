@@ -1,23 +1,18 @@
-import type { Backend } from '../backend.js';
+import type { Backend, BackendEndpoint } from '../backend.js';
 import { RSessionProxyError } from '../errors.js';
 import { getGoneSignal, type Exchange } from './exchange.js';
 
-// The socket to send an exchange to. A running backend answers at once (its ensureRunning()
-// resolves without waiting), which is every request but those during a start: they are spared
-// the timer and the abort wiring of waitForBackend.
-export async function getBackendSocket(
+// Where to send an exchange. A running backend answers at once (its ensureRunning() resolves
+// without waiting), which is every request but those during a start: they are spared the timer
+// and the abort wiring of waitForBackend. One that stopped meanwhile gets the full wait, which
+// starts it again or says why it cannot.
+export function getBackendEndpoint(
   backend: Backend,
   timeoutMs: number,
   exchange: Exchange,
-): Promise<string> {
-  if (backend.state === 'running') {
-    try {
-      return (await backend.ensureRunning()).socketPath;
-    } catch {
-      // it stopped meanwhile: the full wait below starts it again, or says why it cannot
-    }
-  }
-  return waitForBackend(backend, timeoutMs, getGoneSignal(exchange));
+): Promise<BackendEndpoint> {
+  const wait = () => waitForBackend(backend, timeoutMs, getGoneSignal(exchange));
+  return backend.state === 'running' ? backend.ensureRunning().then(undefined, wait) : wait();
 }
 
 // Starts rserver if needed and waits until it answers, at most `timeoutMs`, or until `gone`
@@ -27,7 +22,7 @@ export async function waitForBackend(
   backend: Backend,
   timeoutMs: number,
   gone: AbortSignal,
-): Promise<string> {
+): Promise<BackendEndpoint> {
   const controller = new AbortController();
   const timedOut = new Error(`not ready within ${timeoutMs} ms`);
   const timer = setTimeout(() => controller.abort(timedOut), timeoutMs);
@@ -41,11 +36,7 @@ export async function waitForBackend(
     });
   });
   try {
-    const { socketPath } = await Promise.race([
-      backend.ensureRunning({ signal: controller.signal }),
-      stopped,
-    ]);
-    return socketPath;
+    return await Promise.race([backend.ensureRunning({ signal: controller.signal }), stopped]);
   } catch (error) {
     if (controller.signal.reason === timedOut) {
       const why = backend.lastError ? `: ${backend.lastError.message}` : '.';

@@ -1,6 +1,7 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { lingerAfterEnd } from './linger.js';
 
 export type BodyFormat = 'html' | 'json';
 
@@ -102,8 +103,31 @@ export function renderRedirect(status: number, location: string): Rendered {
   };
 }
 
+/** Where the adapter answers a client itself: its response, or an upgrade's raw socket. */
+export type ClientSide = { res: ServerResponse } | { socket: Duplex };
+
+// Answers a request or an upgrade with a response the adapter made, unless an answer has begun.
+export function answerClient(req: IncomingMessage, client: ClientSide, rendered: Rendered): void {
+  if ('res' in client) {
+    const { res } = client;
+    if (!res.headersSent && !res.destroyed) sendRendered(res, rendered, req.method);
+  } else {
+    sendRenderedRaw(client.socket, rendered);
+  }
+}
+
+// Refuses a request or an upgrade with an error in the format the client asked for.
+export function refuseClient(
+  req: IncomingMessage,
+  client: ClientSide,
+  status: number,
+  refusal: Refusal,
+): void {
+  answerClient(req, client, renderError(status, refusal, chooseFormat(req.headers.accept)));
+}
+
 // Answers on a response nobody has written to yet; HEAD gets the headers only.
-export function sendRendered(res: ServerResponse, rendered: Rendered, method?: string): void {
+function sendRendered(res: ServerResponse, rendered: Rendered, method?: string): void {
   res.writeHead(rendered.status, {
     ...rendered.headers,
     'content-length': String(Buffer.byteLength(rendered.body)),
@@ -112,16 +136,14 @@ export function sendRendered(res: ServerResponse, rendered: Rendered, method?: s
 }
 
 // An upgrade socket has no ServerResponse: the answer is written raw and the connection closed.
-// Reading on lets the client's FIN arrive; the timer ends a peer that never closes its side.
-export function sendRenderedRaw(socket: Duplex, rendered: Rendered, lingerMs = 5000): void {
-  if (socket.destroyed) return;
+// Reading on lets the client's FIN arrive.
+function sendRenderedRaw(socket: Duplex, rendered: Rendered): void {
+  if (socket.destroyed || socket.writableEnded) return;
   const headers = { ...rendered.headers, connection: 'close' };
   const lines = [`HTTP/1.1 ${rendered.status} ${STATUS_CODES[rendered.status] ?? 'Error'}`];
   for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
   lines.push(`content-length: ${Buffer.byteLength(rendered.body)}`);
   socket.end(`${lines.join('\r\n')}\r\n\r\n${rendered.body}`);
   socket.resume();
-  const timer = setTimeout(() => socket.destroy(), lingerMs);
-  timer.unref();
-  socket.once('close', () => clearTimeout(timer));
+  lingerAfterEnd(socket);
 }

@@ -1,22 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { isAuthorized } from './authorize.js';
+import { admit } from './admission.js';
 import type { AdapterCore } from './core.js';
-import {
-  createExchange,
-  getClientTarget,
-  getMountPath,
-  isGone,
-  markGone,
-  prepareForward,
-  type Exchange,
-} from './exchange.js';
-import { asProxyError, judgeBackendFailure } from './failure.js';
-import { forwardUpgrade } from './forward-upgrade.js';
-import { routeRequest } from './prefix.js';
-import { getBackendSocket } from './readiness.js';
-import { chooseFormat, renderError, sendRenderedRaw, type Refusal } from './responses.js';
-import { getUpgradeProblem } from './websocket.js';
+import { isGone, type Exchange } from './exchange.js';
+import { checkBackend, judgeBackendFailure } from './failure.js';
+import { callEngine } from './engine.js';
+import { refuseClient } from './responses.js';
+import { destroyTunnel } from './tunnel.js';
 
 // Carries one WebSocket handshake to rserver, or refuses it with a raw HTTP answer and closes
 // the socket. Every refusal happens before rserver is contacted.
@@ -25,100 +15,56 @@ export function handleUpgrade(
   req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
-  prefixOverride?: string,
+  prefix?: string,
 ): void {
-  // Node drops its own 'error' listener from an upgraded socket: without this one, a client
-  // resetting the connection would crash the host process.
-  socket.on('error', () => socket.destroy());
-  core.touch();
-  const refuse = (status: number, refusal: Refusal) =>
-    sendRenderedRaw(socket, renderError(status, refusal, chooseFormat(req.headers.accept)));
-  if (core.closed) {
-    refuse(503, { code: 'EUNAVAILABLE', message: 'The RStudio proxy is shutting down.' });
-    return;
-  }
-  const prefix = prefixOverride ?? core.options.prefix ?? getMountPath(req) ?? '';
-  const route = routeRequest(getClientTarget(req), prefix);
-  if (route.kind !== 'proxy') {
-    if (route.kind === 'invalid') refuse(400, { message: 'The request target is not a path.' });
-    else refuse(404, { message: `Not found: RStudio is at ${prefix}/.` });
-    return;
-  }
-  const problem = getUpgradeProblem(req.method, req.headers);
-  if (problem !== undefined) {
-    refuse(400, { message: problem });
-    return;
-  }
-  const exchange = createExchange(req, prefix, route.path);
-  exchange.client = socket;
-  core.live.add(exchange);
-  // Before the 101 the backend request goes with the client; after it, linkSockets ends the
-  // backend socket gracefully so a final close frame is not cut.
-  socket.once('close', () => {
-    core.live.delete(exchange);
-    core.touch();
-    markGone(exchange);
-    if (!exchange.upgraded) exchange.proxyReq?.destroy();
-  });
-  connect(core, exchange, socket, head, refuse).catch((error: unknown) => {
-    core.report(asProxyError(error), req);
-    socket.destroy();
+  socket.on('error', destroyTunnel);
+  admit(core, {
+    req,
+    client: { socket },
+    prefix,
+    forward: (exchange) => forwardUpgrade(core, exchange, req, socket, head),
   });
 }
 
-async function connect(
+// Hands the handshake to http-proxy. On 101 the client gets rserver's answer and the sockets are
+// tied together (tunnel.ts); any other answer is relayed and the connection closed.
+function forwardUpgrade(
   core: AdapterCore,
   exchange: Exchange,
+  req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
-  refuse: (status: number, refusal: Refusal) => void,
-): Promise<void> {
-  const { req } = exchange;
-  if (!(await isAuthorized(core, req, refuse)) || isGone(exchange)) return;
-  let socketPath: string;
-  try {
-    socketPath = await getBackendSocket(core.options.backend, core.options.startTimeout, exchange);
-  } catch (error) {
-    if (isGone(exchange)) return;
-    const failure = asProxyError(error);
-    core.report(failure, req);
-    refuse(503, failure);
-    return;
-  }
-  if (isGone(exchange)) return;
-  exchange.socketPath = socketPath;
-  const headers = prepareForward(exchange, core.options.trustProxy, true);
-  forwardUpgrade(core, exchange, socket, head, socketPath, headers, (error: Error) => {
-    onUpgradeError(core, exchange, socket, refuse, error);
+) {
+  callEngine(core, exchange, req, true, (engine) => {
+    engine.ws(req, socket, head, (error) => onUpgradeError(core, exchange, req, socket, error));
   });
 }
 
-// Each upgrade's own error callback. Before any answer from rserver the client gets a 502/503/504;
-// after it, both sockets are destroyed.
+// The handshake's own error callback. Before any answer from rserver the client gets a
+// 502/503/504, written at once: http-proxy ends the client's socket as soon as this returns.
+// (The backend's check of its socket then runs behind the answer, for the next handshake.)
+// After an answer began, or after the 101, both sockets are destroyed.
 function onUpgradeError(
   core: AdapterCore,
   exchange: Exchange,
+  req: IncomingMessage,
   socket: Duplex,
-  refuse: (status: number, refusal: Refusal) => void,
   error: Error,
-): void {
-  if (isGone(exchange)) {
-    socket.destroy();
-    return;
-  }
+) {
+  const { backend } = core.options;
   const started = exchange.upgraded || exchange.responded;
-  void judgeBackendFailure(core.options.backend, error, {
+  if (!started) void checkBackend(backend, error);
+  const gone = isGone(exchange);
+  const { failure, status } = judgeBackendFailure(backend, error, {
     timedOut: exchange.timedOut ? core.options.proxyTimeout : undefined,
     midResponse: started,
-    socketPath: exchange.socketPath,
-  }).then(({ failure, status }) => {
-    const gone = isGone(exchange);
-    if (!gone) core.report(failure, exchange.req);
-    if (started || gone) {
-      socket.destroy();
-      exchange.proxySocket?.destroy();
-      return;
-    }
-    refuse(status, failure);
+    endpoint: exchange.endpoint,
   });
+  if (!gone) core.report(failure, req);
+  if (started || gone) {
+    socket.destroy();
+    exchange.proxySocket?.destroy();
+    return;
+  }
+  refuseClient(req, { socket }, status, failure);
 }

@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Duplex } from 'node:stream';
 
 function tokens(value: string | string[] | undefined): string[] {
   const joined = Array.isArray(value) ? value.join(',') : (value ?? '');
@@ -28,26 +27,4 @@ export function getUpgradeProblem(
     return 'Only WebSocket version 13 is supported.';
   }
   return undefined;
-}
-
-// Ties the client's socket and rserver's together once the upgrade is done. An error on either
-// destroys both (ending the other one only, as node-http-proxy does, leaks the backend socket of
-// a client that vanished from the network: node-http-proxy #1510). A clean close ends the other
-// side so frames already queued still go out, and the linger timer ends a peer that never closes.
-export function linkSockets(client: Duplex, backend: Duplex, lingerMs = 5000): void {
-  const destroyBoth = () => {
-    client.destroy();
-    backend.destroy();
-  };
-  client.on('error', destroyBoth);
-  backend.on('error', destroyBoth);
-  const endOther = (other: Duplex) => () => {
-    if (other.destroyed) return;
-    other.end();
-    const timer = setTimeout(() => other.destroy(), lingerMs);
-    timer.unref();
-    other.once('close', () => clearTimeout(timer));
-  };
-  client.once('close', endOther(backend));
-  backend.once('close', endOther(client));
 }

@@ -38,8 +38,8 @@ export interface RunningInput {
   tail: LineTail;
   socketPath: string;
   rootPath: string;
-  /** The instance directory, the marker's value. */
-  marker: string;
+  /** The environment entries that mark the instance's processes (instance/marker.ts). */
+  markers: readonly string[];
   stopTimeout: number;
   /** Runs after every stop, requested or not: removes sockets, releases what the caller holds. */
   afterStop?: (() => Promise<void>) | undefined;
@@ -125,11 +125,11 @@ export class RunningRServer extends EventEmitter implements RServerProcess {
   // The processes first, the watchdog (which must not outlive rserver) next, the caller's
   // cleanup (sockets, lock) last.
   async #stop(): Promise<void> {
-    const { spawned, sandbox, marker, stopTimeout } = this.#input;
+    const { spawned, sandbox, markers, stopTimeout } = this.#input;
     await stopRServerTree({
       leader: spawned.pid,
       kind: sandbox.kind,
-      marker,
+      markers,
       exited: spawned.exit,
       hasExited: () => this.#exitStatus !== undefined,
       grace: stopTimeout,

@@ -1,6 +1,6 @@
 import { getRServerLineLevel } from '../logger.js';
 import { getCurrentUser } from '../users.js';
-import { INSTANCE_MARKER } from '../instance/marker.js';
+import { INSTANCE_MARKER, getInstanceMarkers } from '../instance/marker.js';
 import type { InstanceLayout } from '../instance/layout.js';
 import { stopLeftovers } from '../instance/leftovers.js';
 import { buildRServerArgs, buildRServerEnv } from './arguments.js';
@@ -53,7 +53,7 @@ export async function startRServer(input: StartRServerInput): Promise<RunningRSe
     probe.options,
   );
   const env = buildRServerEnv(options.env, { user, marker: layout.dir });
-  await stopLeftovers(layout.dir, options);
+  await stopLeftovers(layout, options);
   throwIfAborted(input.signal);
   const sandbox = await detectSandbox(options.env);
   const sandboxed = { env, marker: INSTANCE_MARKER, grace: Math.min(options.stopTimeout, 2000) };
@@ -73,7 +73,7 @@ export async function startRServer(input: StartRServerInput): Promise<RunningRSe
   // unwatched; in the namespace the kernel does its job.
   const watchdog =
     sandbox.kind === 'watchdog'
-      ? await startWatchdog(`${INSTANCE_MARKER}=${layout.dir}`, sandboxed.grace, env.PATH)
+      ? await startWatchdog(getInstanceMarkers(layout), sandboxed.grace, env.PATH)
       : { release: () => undefined };
   const tail = new LineTail(50);
   let spawned;
@@ -93,7 +93,7 @@ export async function startRServer(input: StartRServerInput): Promise<RunningRSe
     tail,
     socketPath: layout.socketPath,
     rootPath: options.rootPath,
-    marker: layout.dir,
+    markers: getInstanceMarkers(layout),
     stopTimeout: options.stopTimeout,
     afterStop: input.afterStop,
   });

@@ -1,4 +1,3 @@
-import { INSTANCE_MARKER } from '../instance/marker.js';
 import {
   findMarkedProcesses,
   getDescendants,
@@ -13,8 +12,8 @@ export interface StopTarget {
   /** The process the launcher spawned; rserver is in its process group. */
   leader: number;
   kind: SandboxKind;
-  /** The instance directory: the marker's value. */
-  marker: string;
+  /** The environment entries that mark the instance's processes (instance/marker.ts). */
+  markers: readonly string[];
   /** Resolves when the spawned process has exited. */
   exited: Promise<unknown>;
   hasExited(): boolean;
@@ -36,7 +35,7 @@ function findSessions(
   const sessions = new Map<number, ProcessEntry>();
   for (const entry of [
     ...getDescendants(target.leader, processes),
-    ...findMarkedProcesses(INSTANCE_MARKER, target.marker, processes),
+    ...findMarkedProcesses(target.markers, processes),
   ]) {
     if (!own.has(entry.pid)) sessions.set(entry.pid, entry);
   }
@@ -83,5 +82,5 @@ export async function stopRServerTree(target: StopTarget): Promise<void> {
   }
   const grace = Math.min(target.grace, 2000);
   await terminateProcesses(sessions, grace);
-  await terminateProcesses(findMarkedProcesses(INSTANCE_MARKER, target.marker), grace);
+  await terminateProcesses(findMarkedProcesses(target.markers), grace);
 }

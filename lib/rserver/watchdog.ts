@@ -7,15 +7,18 @@ export interface Watchdog {
  * The watchdog, for hosts without user namespaces: a shell blocked reading its stdin, a pipe
  * whose other end only the supervisor holds. `exit` on it means rserver was stopped and cleaned
  * up. End of file without it means the supervisor is gone, however it died: then every process
- * of this user carrying the instance marker ($1, NAME=value) gets SIGTERM, up to $2 tenths of a
+ * of this user carrying one of the instance's markers ($2…, NAME=value) gets SIGTERM, up to $1 tenths of a
  * second, and SIGKILL. It carries no marker itself, and outlives neither: the supervisor
  * releases it when rserver has gone, and it exits after its sweep.
  */
 export const WATCHDOG_SCRIPT = `read -r line
 [ "$line" = exit ] && exit 0
 PATH=$PATH:/usr/bin:/bin
+grace=$1
+shift
+for marker; do set -- "$@" -e "$marker"; shift; done
 list() {
-  for file in $(grep -lsxzF -e "$1" /proc/[0-9]*/environ); do
+  for file in $(grep -lsxzF "$@" /proc/[0-9]*/environ); do
     pid=\${file#/proc/}
     pid=\${pid%/environ}
     [ -O "/proc/$pid" ] && echo "$pid"
@@ -25,26 +28,26 @@ alive() {
   for pid; do kill -0 "$pid" 2>/dev/null && return 0; done
   return 1
 }
-pids=$(list "$1")
+pids=$(list "$@")
 [ -n "$pids" ] || exit 0
 kill -TERM $pids 2>/dev/null
 i=0
-while [ "$i" -lt "$2" ] && alive $pids; do sleep 0.1; i=$((i + 1)); done
-pids=$(list "$1")
+while [ "$i" -lt "$grace" ] && alive $pids; do sleep 0.1; i=$((i + 1)); done
+pids=$(list "$@")
 [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
 exit 0`;
 
 // Starts the watchdog for one run of rserver, before rserver, so that no moment of that run is
 // unwatched. A shell of about a megabyte, not a second Node.js process.
 export async function startWatchdog(
-  markerEntry: string,
+  markers: readonly string[],
   grace: number,
   path: string | undefined,
 ): Promise<Watchdog> {
   const { execa } = await import('execa');
   const watchdog = execa(
     '/bin/sh',
-    ['-c', WATCHDOG_SCRIPT, 'rsession-proxy-watchdog', markerEntry, String(Math.ceil(grace / 100))],
+    ['-c', WATCHDOG_SCRIPT, 'rsession-proxy-watchdog', String(Math.ceil(grace / 100)), ...markers],
     {
       stdin: 'pipe',
       stdout: 'ignore',

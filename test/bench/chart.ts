@@ -1,4 +1,5 @@
 import { CONTENDER_LABELS, type ContenderName } from './contenders.js';
+import { RATIO_FLOORS } from './floors.js';
 import { getMetric, summarize, type Results } from './results.js';
 import type { Spread } from './stats.js';
 
@@ -7,7 +8,7 @@ export const CHART_METRICS = [
   'rps1',
   'rps32',
   'p50_1',
-  'p99_32',
+  'p99_1',
   'wsP50',
   'wsRate',
   'download',
@@ -19,11 +20,12 @@ const COLORS: Record<ContenderName, string> = {
   direct: '#8c8c8c',
   nginx: '#2f9e44',
   bare: '#adb5bd',
+  httpProxy: '#f59f00',
   adapter: '#1c7ed6',
   serve: '#7048e8',
 };
 
-const PANEL = { width: 320, height: 170, label: 92, bar: 16, gap: 7, top: 34 };
+const PANEL = { width: 320, height: 200, label: 92, bar: 16, gap: 7, top: 34 };
 const COLUMNS = 3;
 
 function escapeXml(text: string): string {
@@ -37,26 +39,21 @@ export function formatValue(value: number, digits: number): string {
   });
 }
 
-// Where the issue's floor lies on a panel, for the adapter and serve: a value of this run.
+// Where the adapter's floor lies on a panel: a value of this run (serve's are looser).
 function getFloor(results: Results, key: string): { value: number; label: string } | undefined {
-  const nginx = (metric: string) => summarize(results, 'nginx', metric)?.median;
-  const rps = nginx('rps32');
-  const p50 = nginx('p50_1');
-  const download = nginx('download');
-  switch (key) {
-    case 'rps32':
-      return rps === undefined ? undefined : { value: 0.35 * rps, label: 'floor: 35% of nginx' };
-    case 'p50_1':
-      return p50 === undefined ? undefined : { value: 2 * p50, label: 'floor: 2× nginx' };
-    case 'download':
-      return download === undefined ? undefined : { value: download, label: 'floor: nginx' };
-    case 'kbPerWs':
-      return { value: 30, label: 'floor: 30 KB' };
-    case 'idleRss':
-      return { value: 60, label: "floor (serve's): 60 MB" };
-    default:
-      return undefined;
+  const floor = RATIO_FLOORS.adapter.find((candidate) => candidate.key === key);
+  if (floor !== undefined) {
+    const reference = summarize(results, floor.reference, key)?.median;
+    if (reference === undefined) return undefined;
+    const bound = floor.kind === 'min' ? `${Math.round(floor.bound * 100)}% of` : `${floor.bound}×`;
+    return {
+      value: floor.bound * reference,
+      label: `adapter's floor: ${bound} ${CONTENDER_LABELS[floor.reference]}`,
+    };
   }
+  if (key === 'kbPerWs') return { value: 30, label: 'floor: 30 KB' };
+  if (key === 'idleRss') return { value: 60, label: "floor (serve's): 60 MB" };
+  return undefined;
 }
 
 // One panel: a bar per contender at its median, a whisker from the smallest to the largest

@@ -8,7 +8,7 @@ import { startBenchServer, startProcess, type BenchProcess } from './processes.j
 import { TINY_BODY } from './servers/backend-app.js';
 import type { Tools } from './tools.js';
 
-export const CONTENDERS = ['direct', 'nginx', 'bare', 'adapter', 'serve'] as const;
+export const CONTENDERS = ['direct', 'nginx', 'bare', 'httpProxy', 'adapter', 'serve'] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
 
 /** How the report names each contender. */
@@ -16,6 +16,7 @@ export const CONTENDER_LABELS: Record<ContenderName, string> = {
   direct: 'direct',
   nginx: 'nginx',
   bare: 'bare node:http',
+  httpProxy: 'plain http-proxy',
   adapter: 'adapter',
   serve: 'serve',
 };
@@ -36,6 +37,7 @@ const script = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const BACKEND = script('./servers/backend.js');
 const ADAPTER_SERVER = script('./servers/adapter-server.js');
 const BARE_PROXY = script('./servers/bare-proxy.js');
+const PLAIN_HTTP_PROXY = script('./servers/plain-http-proxy.js');
 const CLI = script('../../bin/rsession-proxy.js');
 /** The bench's stand-in rserver: the bench backend on --www-socket. */
 export const FAKE_RSERVER = script('../../../test/bench/bin/rserver');
@@ -102,9 +104,12 @@ async function launch(name: ContenderName, dir: string, tools: Tools): Promise<C
       };
     }
     case 'bare':
+    case 'httpProxy':
     case 'adapter': {
       const { backend, socketPath } = await startBackend(dir, false);
-      const entry = name === 'bare' ? BARE_PROXY : ADAPTER_SERVER;
+      const entry = { bare: BARE_PROXY, httpProxy: PLAIN_HTTP_PROXY, adapter: ADAPTER_SERVER }[
+        name
+      ];
       const { process: server, fields } = await startBenchServer(entry, [socketPath]);
       const origin = `http://127.0.0.1:${String(fields.port)}`;
       return { name, origin, headers: {}, proxyPids: [server.pid], stop: stopAll(server, backend) };

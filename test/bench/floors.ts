@@ -1,4 +1,4 @@
-import type { ContenderName } from './contenders.js';
+import { CONTENDER_LABELS, type ContenderName } from './contenders.js';
 import { summarize, type Results } from './results.js';
 
 /** One of the issue's floors, checked for one contender against this run's figures. */
@@ -18,16 +18,88 @@ export interface FloorCheck {
  */
 export const FLAT_RSS_MB = 10;
 
+/** A floor that is a ratio of two contenders' medians within the run (issue #12). */
+export interface RatioFloor {
+  key: string;
+  /** What the figure is compared with. */
+  reference: ContenderName;
+  /** The bound on figure / reference. */
+  bound: number;
+  /** `min`: the figure must be at least bound × the reference's; `max`: at most. */
+  kind: 'min' | 'max';
+  what: string;
+}
+
+// The request floors are against plain http-proxy, so that they measure what the adapter adds
+// above its engine; downloads against nginx.
+export const RATIO_FLOORS: Record<'adapter' | 'serve', readonly RatioFloor[]> = {
+  adapter: [
+    {
+      key: 'rps32',
+      reference: 'httpProxy',
+      bound: 0.9,
+      kind: 'min',
+      what: 'requests/s at 32 connections',
+    },
+    {
+      key: 'p50_1',
+      reference: 'httpProxy',
+      bound: 1.15,
+      kind: 'max',
+      what: 'p50 latency at 1 connection',
+    },
+    {
+      key: 'p99_1',
+      reference: 'httpProxy',
+      bound: 1.5,
+      kind: 'max',
+      what: 'p99 latency at 1 connection',
+    },
+    { key: 'download', reference: 'nginx', bound: 0.9, kind: 'min', what: 'download throughput' },
+  ],
+  serve: [
+    {
+      key: 'rps32',
+      reference: 'httpProxy',
+      bound: 0.85,
+      kind: 'min',
+      what: 'requests/s at 32 connections',
+    },
+    {
+      key: 'p50_1',
+      reference: 'httpProxy',
+      bound: 1.3,
+      kind: 'max',
+      what: 'p50 latency at 1 connection',
+    },
+    { key: 'download', reference: 'nginx', bound: 0.9, kind: 'min', what: 'download throughput' },
+  ],
+};
+
 const signed = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(1)}`;
 
 const pct = (ratio: number) => `${(ratio * 100).toFixed(0)}%`;
 
-function ratioTo(results: Results, contender: ContenderName, key: string) {
-  const mine = summarize(results, contender, key)?.median;
-  const nginx = summarize(results, 'nginx', key)?.median;
-  return mine === undefined || nginx === undefined
-    ? undefined
-    : { mine, nginx, ratio: mine / nginx };
+// How the floor reads: "requests/s at 32 connections ≥ 90% of plain http-proxy's".
+export function describeRatioFloor(floor: RatioFloor): string {
+  const bound = floor.kind === 'min' ? `≥ ${pct(floor.bound)} of` : `≤ ${floor.bound}×`;
+  return `${floor.what} ${bound} ${CONTENDER_LABELS[floor.reference]}'s`;
+}
+
+function checkRatio(results: Results, contender: ContenderName, floor: RatioFloor): FloorCheck {
+  const mine = summarize(results, contender, floor.key)?.median;
+  const theirs = summarize(results, floor.reference, floor.key)?.median;
+  const base = { floor: describeRatioFloor(floor), contender };
+  if (mine === undefined || theirs === undefined) return { ...base, figure: 'n/a', met: undefined };
+  const ratio = mine / theirs;
+  const unit = floor.key === 'download' ? ' MB/s' : floor.key.startsWith('p') ? ' ms' : '';
+  const digits = floor.key.startsWith('p') ? 3 : 0;
+  const shown = floor.kind === 'min' ? pct(ratio) : `${ratio.toFixed(2)}×`;
+  return {
+    ...base,
+    figure: `${shown} (${mine.toFixed(digits)} vs ${theirs.toFixed(digits)}${unit})`,
+    met: floor.kind === 'min' ? ratio >= floor.bound : ratio <= floor.bound,
+  };
 }
 
 // The issue's floors, for the adapter and for serve, medians against medians of the same run.
@@ -37,31 +109,7 @@ export function checkFloors(results: Results): FloorCheck[] {
     results.contenders.includes(name),
   );
   for (const contender of proxies) {
-    const rps = ratioTo(results, contender, 'rps32');
-    checks.push({
-      floor: "requests/s at 32 connections ≥ 35% of nginx's",
-      contender,
-      figure: rps ? `${pct(rps.ratio)} (${rps.mine.toFixed(0)} vs ${rps.nginx.toFixed(0)})` : 'n/a',
-      met: rps && rps.ratio >= 0.35,
-    });
-    const p50 = ratioTo(results, contender, 'p50_1');
-    checks.push({
-      floor: "p50 latency at 1 connection ≤ 2× nginx's",
-      contender,
-      figure: p50
-        ? `${p50.ratio.toFixed(2)}× (${p50.mine.toFixed(3)} vs ${p50.nginx.toFixed(3)} ms)`
-        : 'n/a',
-      met: p50 && p50.ratio <= 2,
-    });
-    const download = ratioTo(results, contender, 'download');
-    checks.push({
-      floor: "download throughput ≥ nginx's",
-      contender,
-      figure: download
-        ? `${pct(download.ratio)} (${download.mine.toFixed(0)} vs ${download.nginx.toFixed(0)} MB/s)`
-        : 'n/a',
-      met: download && download.ratio >= 1,
-    });
+    for (const floor of RATIO_FLOORS[contender]) checks.push(checkRatio(results, contender, floor));
     const growth = summarize(results, contender, 'downloadRss');
     checks.push({
       floor: `RSS flat whatever the size (1 GiB peak ≤ warm-up peak + ${FLAT_RSS_MB} MB)`,

@@ -3,10 +3,9 @@ import { chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { INSTANCE_MARKER } from '../../lib/index.js';
 import { CliProcess, DOUBLE_FLAGS, runCli, makeCliEnv } from '../helpers/cli.js';
 import { httpRequest } from '../helpers/http-client.js';
-import { pidsWithEnvUnder } from '../helpers/proc.js';
+import { markedPidsUnder } from '../helpers/leftovers.js';
 import { FAKE_R, writeRserverVariant } from '../helpers/rserver-double.js';
 import { isRoot, notRootReason, useUsers } from '../helpers/users.js';
 
@@ -44,15 +43,11 @@ describe('rsession-proxy exec', () => {
       (await httpRequest({ socketPath: socket }, { path: '/auth-sign-in?appUri=%2F' })).status,
       302,
     );
-    assert.equal(pidsWithEnvUnder(INSTANCE_MARKER, runtimeDir).length >= 1, true);
+    assert.equal(markedPidsUnder(runtimeDir).length >= 1, true);
 
     const exit = await exec.stop('SIGTERM');
     assert.equal(exit.code, 143, exec.stderr);
-    assert.deepEqual(
-      pidsWithEnvUnder(INSTANCE_MARKER, runtimeDir),
-      [],
-      'rserver and rsession are gone',
-    );
+    assert.deepEqual(markedPidsUnder(runtimeDir), [], 'rserver and rsession are gone');
     assert.equal(existsSync(socket), false, 'socket removed');
     assert.deepEqual(readdirSync(runtimeDir), [], 'lock released, state directory removed');
   });
@@ -124,7 +119,7 @@ describe('rsession-proxy exec', () => {
     assert.equal(exec.child.exitCode, null, 'still in the foreground');
     assert.equal((await exec.stop('SIGTERM')).code, 143, exec.stderr);
     assert.equal(existsSync(socket), false);
-    assert.deepEqual(pidsWithEnvUnder(INSTANCE_MARKER, runtimeDir), []);
+    assert.deepEqual(markedPidsUnder(runtimeDir), []);
   });
 
   test('status lists an exec as it lists a serve, and stop --socket ends it', async () => {

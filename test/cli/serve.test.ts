@@ -3,18 +3,16 @@ import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { INSTANCE_MARKER } from '../../lib/index.js';
 import { browse, cookieAttributes } from '../helpers/browser.js';
 import { CliProcess, DOUBLE_FLAGS, getServeUrl, runCli, makeCliEnv } from '../helpers/cli.js';
 import { fetchText } from '../helpers/fetch-text.js';
 import { cookieHeader, httpRequest } from '../helpers/http-client.js';
-import { pidsWithEnv } from '../helpers/proc.js';
 import { asUser, isRoot, notRootReason, useUsers } from '../helpers/users.js';
 import { closeWebSocket, nextMessage, openWebSocket } from '../helpers/ws-client.js';
+import { markedPids } from '../helpers/leftovers.js';
 
 const { root, env } = makeCliEnv();
-const markerPids = (instance: string) =>
-  pidsWithEnv(`${INSTANCE_MARKER}=${join(root, 'rt', instance)}`);
+const markerPids = (instance: string) => markedPids(join(root, 'rt', instance));
 
 async function startServe(
   instance: string,

@@ -1,11 +1,26 @@
 // What a stopped instance may not leave behind: processes carrying its marker, sockets, locks.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { pidsWithEnv } from './proc.js';
+
+// What marks a process as one of the instance's, written out here rather than taken from the
+// library (whose process functions are under test): rserver carries the marker; rsession, whose
+// environment rserver builds anew, carries RS_SESSION_TMP_DIR below the instance's data
+// directory `<dir>/d`.
+function instanceMarkers(instanceDir: string): string[] {
+  return [
+    `RSESSION_PROXY_MARKER=${instanceDir}`,
+    `RS_SESSION_TMP_DIR=${instanceDir}/d/rstudio-rsession`,
+  ];
+}
 
 /** Live processes that rserver, rsession or their children left for `instanceDir`. */
 export function markedPids(instanceDir: string): number[] {
-  return pidsWithEnv(`RSESSION_PROXY_MARKER=${instanceDir}`);
+  return readInstanceProcesses(instanceDir).map((entry) => entry.pid);
+}
+
+/** Live processes of any instance below a runtime directory (an exec's is named after its socket). */
+export function markedPidsUnder(runtimeDir: string): number[] {
+  return readInstanceProcesses(`${runtimeDir}/`, true).map((entry) => entry.pid);
 }
 
 // Sockets, lock directories and lock files anywhere under `dir` (paths relative to it).
@@ -41,16 +56,22 @@ export interface InstanceProcess {
   name: string;
 }
 
-// The live processes carrying the instance marker, read from /proc by the test itself (the
+// The live processes of the instance (`below`: of any instance below a directory), read from
+// /proc by the test itself (the
 // library's own process functions are what is under test): environ for the marker, stat for
 // the state (a zombie has ended) and the name.
-export function readInstanceProcesses(instanceDir: string): InstanceProcess[] {
-  const marker = `RSESSION_PROXY_MARKER=${instanceDir}`;
+export function readInstanceProcesses(instanceDir: string, below = false): InstanceProcess[] {
+  const markers = below
+    ? [`RSESSION_PROXY_MARKER=${instanceDir}`, `RS_SESSION_TMP_DIR=${instanceDir}`]
+    : instanceMarkers(instanceDir);
+  const matches = (entry: string) =>
+    below ? markers.some((m) => entry.startsWith(m)) : markers.includes(entry);
   const found: InstanceProcess[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (!readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(marker)) continue;
+      const environ = readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0');
+      if (!environ.some(matches)) continue;
       const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];

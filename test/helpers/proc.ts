@@ -23,19 +23,3 @@ export function pidsWithEnv(marker: string): number[] {
   }
   return pids;
 }
-
-/** Live pids whose environment sets `name` to a value under `dir` (any instance in a base). */
-export function pidsWithEnvUnder(name: string, dir: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    try {
-      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
-      if (environ.some((e) => e.startsWith(`${name}=${dir}/`)) && isAlive(pid)) pids.push(pid);
-    } catch {
-      // gone meanwhile, or not ours to read
-    }
-  }
-  return pids;
-}

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { randomBytes } from 'node:crypto';
+import { readableByOthers, readableCwd } from './readable-copy.js';
 
 // Isolation tests act as real, separate Unix users; that needs root (CI runs as root).
 export const isRoot = process.getuid?.() === 0;
@@ -47,16 +48,27 @@ export function useUsers<R extends string>(...roles: R[]): Record<R, TestUser> {
   return users;
 }
 
-// `env -i PATH=… USER=… <env> command args…`: the command with a clean environment.
+// `env -i --chdir=… PATH=… USER=… <env> command args…`: the command with a clean environment,
+// in a working directory the user can enter, its paths into the clone and Node.js's directory
+// made ones the user can reach.
 function inCleanEnv(
   user: TestUser,
   command: string,
   args: readonly string[],
   env: Record<string, string>,
 ): string[] {
-  const assignments = Object.entries(env).map(([key, value]) => `${key}=${value}`);
-  const path = `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`;
-  return ['env', '-i', path, `USER=${user.name}`, ...assignments, command, ...args];
+  const assignments = Object.entries({ PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }).map(
+    ([key, value]) => `${key}=${readableByOthers(value)}`,
+  );
+  return [
+    'env',
+    '-i',
+    `--chdir=${readableCwd()}`,
+    `USER=${user.name}`,
+    ...assignments,
+    readableByOthers(command),
+    ...args.map(readableByOthers),
+  ];
 }
 
 // The argv that runs `command args...` as `user` (through runuser), with a clean environment

@@ -4,9 +4,9 @@ import {
   buildBackendHeaders,
   formatOrigin,
   getClientOrigin,
-  filterResponseHeaders,
   type RequestFacts,
 } from '../../lib/proxy/forwarded.js';
+import { filterResponseHeaders } from '../../lib/proxy/response-headers.js';
 
 function facts(headers: RequestFacts['headers'], more: Partial<RequestFacts> = {}): RequestFacts {
   return { headers, encrypted: false, remoteAddress: '10.0.0.9', ...more };

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { describe, test } from 'node:test';
 import { addPrefix, getHostname, rewriteLocation } from '../../lib/proxy/location.js';
-import { getBackendHosts, getClientOrigin } from '../../lib/proxy/forwarded.js';
+import { getClientOrigin } from '../../lib/proxy/forwarded.js';
+import { getBackendHosts } from '../../lib/proxy/response-headers.js';
 
 // The client asked for https://hub.example.org/rstudio/help/library/stats/html/lm.html.
 const context = {

@@ -136,12 +136,23 @@ describe('the PAM helper', () => {
 });
 
 describe("rsession's environment", () => {
-  test('USER, LOGNAME and HOME from the password database; what rserver adds', () => {
+  test('built anew: only the variables rserver passes or sets', () => {
     const parent = {
       PATH: '/usr/bin',
+      LANG: 'C.UTF-8',
+      SHELL: '/bin/bash',
       HOME: '/root',
       USER: 'somebody-else',
+      R_LIBS_USER: '/site/lib',
+      RSESSION_PROXY_MARKER: '/run/x',
+      RS_LOG_LEVEL: 'DEBUG',
+      RS_LOGGER_TYPE: 'stderr',
       RSTUDIO_CONFIG_DIR: '/private/etc',
+      RSTUDIO_WHICH_R: '/opt/R/bin/R',
+      XDG_CONFIG_DIRS: '/site/xdg',
+      XDG_CACHE_HOME: '/cache',
+      XDG_RUNTIME_DIR: '/run/user/1',
+      MANPATH: '',
     };
     const env = buildSessionEnv(parent, {
       account: { name: 'ann', uid: 1234, home: '/home/ann' },
@@ -153,10 +164,14 @@ describe("rsession's environment", () => {
     });
     assert.deepEqual(env, {
       PATH: '/usr/bin',
-      RSTUDIO_CONFIG_DIR: '/private/etc',
+      LANG: 'C.UTF-8',
+      SHELL: '/bin/bash',
       USER: 'ann',
       LOGNAME: 'ann',
       HOME: '/home/ann',
+      RS_LOG_LEVEL: 'DEBUG',
+      RSTUDIO_CONFIG_DIR: '/private/etc',
+      XDG_CONFIG_DIRS: '/site/xdg',
       RSTUDIO_LIMIT_RPC_CLIENT_UID: '1234',
       R_HOME: '/usr/lib/R',
       RSTUDIO_DEFAULT_R_VERSION_HOME: '/usr/lib/R',

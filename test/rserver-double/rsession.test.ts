@@ -60,7 +60,13 @@ describe('rsession', () => {
     writeFileSync(join(config, 'session-rpc-key'), 'the-shared-secret', { mode: 0o600 });
     const double = await startDouble(layout, {
       signInUser: me.username,
-      env: { HOME: '/nonexistent/home', RSTUDIO_CONFIG_DIR: config, XDG_CACHE_HOME: layout.dir },
+      env: {
+        HOME: '/nonexistent/home',
+        RSTUDIO_CONFIG_DIR: config,
+        XDG_CACHE_HOME: layout.dir,
+        R_LIBS_USER: '/from/rserver',
+        RSESSION_PROXY_MARKER: 'a-launcher-marker',
+      },
     });
     await signInNone(double);
     const env = readProcessEnv(await findSession(layout, double));
@@ -73,6 +79,10 @@ describe('rsession', () => {
       join(layout.dataDir, 'rstudio-rserver', 'session-server-rpc.socket'),
     );
     assert.equal(env.RSTUDIO_VERSION, '2024.12.1+563');
+    assert.equal(env.RSTUDIO_CONFIG_DIR, config, 'forwarded');
+    assert.equal(env.R_LIBS_USER, undefined, 'rserver’s own environment does not pass');
+    assert.equal(env.RSESSION_PROXY_MARKER, undefined, 'nor does a launcher’s marker');
+    assert.equal(env.XDG_CACHE_HOME, undefined, 'not one of the forwarded XDG variables');
     // Whether the key was read from RSTUDIO_CONFIG_DIR (root) or the user's cache (not root).
     const key =
       process.getuid?.() === 0

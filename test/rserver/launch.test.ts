@@ -3,11 +3,12 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { INSTANCE_MARKER, isRSessionProxyError, launchRServer } from '../../lib/index.js';
+import { isRSessionProxyError, launchRServer } from '../../lib/index.js';
 import { httpRequest } from '../helpers/http-client.js';
 import { makeLaunchEnv } from '../helpers/launch-env.js';
-import { pidsWithEnv, waitUntil } from '../helpers/proc.js';
+import { waitUntil } from '../helpers/proc.js';
 import { DOUBLE_FAILURES, writeRserverVariant } from '../helpers/rserver-double.js';
+import { markedPids } from '../helpers/leftovers.js';
 
 const { root, options } = makeLaunchEnv();
 let variants = 0;
@@ -18,8 +19,6 @@ async function variant(env: Record<string, string>): Promise<string> {
   return writeRserverVariant(dir, env);
 }
 
-const markerOf = (lockTarget: string) => `${INSTANCE_MARKER}=${lockTarget}`;
-
 // Signs in over the socket, which makes rserver start its rsession child.
 async function signIn(socketPath: string): Promise<void> {
   const reply = await httpRequest({ socketPath }, { path: '/auth-sign-in?appUri=%2F' });
@@ -29,7 +28,7 @@ async function signIn(socketPath: string): Promise<void> {
 async function rsessionPids(lockTarget: string, rserverPid: number): Promise<number[]> {
   let pids: number[] = [];
   await waitUntil(
-    () => (pids = pidsWithEnv(markerOf(lockTarget)).filter((pid) => pid !== rserverPid)).length > 0,
+    () => (pids = markedPids(lockTarget).filter((pid) => pid !== rserverPid)).length > 0,
     5000,
     'rsession to start',
   );
@@ -52,11 +51,10 @@ describe('launchRServer with the rserver double', () => {
     await signIn(socketPath);
     const sessions = await rsessionPids(instance.dir, rserver.pid);
     await rserver.stop();
-    assert.deepEqual(pidsWithEnv(markerOf(instance.dir)), []);
+    assert.deepEqual(markedPids(instance.dir), []);
     assert.ok(
       !sessions.some(
-        (pid) =>
-          existsSync(`/proc/${pid}/stat`) && pidsWithEnv(markerOf(instance.dir)).includes(pid),
+        (pid) => existsSync(`/proc/${pid}/stat`) && markedPids(instance.dir).includes(pid),
       ),
     );
     assert.equal(existsSync(socketPath), false, 'socket removed');
@@ -76,7 +74,7 @@ describe('launchRServer with the rserver double', () => {
     const [session] = await rsessionPids(rserver.instance.dir, rserver.pid);
     assert.ok(session);
     await rserver.stop();
-    assert.deepEqual(pidsWithEnv(markerOf(rserver.instance.dir)), []);
+    assert.deepEqual(markedPids(rserver.instance.dir), []);
   });
 
   test('an rserver that ignores SIGTERM is SIGKILLed after the grace period', async () => {
@@ -91,7 +89,7 @@ describe('launchRServer with the rserver double', () => {
     const exit = await rserver.exited;
     assert.equal(exit.signal, 'SIGKILL');
     assert.ok(Date.now() - started >= 500);
-    assert.deepEqual(pidsWithEnv(markerOf(rserver.instance.dir)), []);
+    assert.deepEqual(markedPids(rserver.instance.dir), []);
   });
 
   test('readiness timeout: a hung rserver is stopped and the error says so', async () => {
@@ -105,7 +103,7 @@ describe('launchRServer with the rserver double', () => {
       },
     );
     const target = join(root, 'rt', 'hang');
-    assert.deepEqual(pidsWithEnv(markerOf(target)), []);
+    assert.deepEqual(markedPids(target), []);
     assert.equal(existsSync(`${target}.lock`), false);
     assert.equal(existsSync(join(target, 'rserver.sock')), false);
   });
@@ -172,17 +170,15 @@ describe('launchRServer with the rserver double', () => {
       // Cancel once rserver is really running and waited for.
       logger: ({ message }) => {
         if (message.startsWith('starting rserver ')) {
-          void waitUntil(
-            () => (seen = pidsWithEnv(markerOf(target))).length > 0,
-            5000,
-            'rserver',
-          ).then(() => controller.abort());
+          void waitUntil(() => (seen = markedPids(target)).length > 0, 5000, 'rserver').then(() =>
+            controller.abort(),
+          );
         }
       },
     });
     await assert.rejects(launching, { code: 'EABORTED' });
     assert.equal(seen.length, 1, 'rserver had started');
-    assert.deepEqual(pidsWithEnv(markerOf(target)), []);
+    assert.deepEqual(markedPids(target), []);
     assert.equal(existsSync(`${target}.lock`), false);
   });
 

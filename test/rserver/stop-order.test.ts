@@ -4,7 +4,7 @@
 // SIGTERM they get (test/fixtures/record-sigterm.ts). rsession runs in a session of its own, as
 // the real one does: a signal to rserver's process group does not reach it.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
@@ -14,7 +14,7 @@ import { httpRequest } from '../helpers/http-client.js';
 import { makeLaunchEnv } from '../helpers/launch-env.js';
 import { readInstanceProcesses } from '../helpers/leftovers.js';
 import { waitUntil } from '../helpers/processes.js';
-import { writeRserverVariant } from '../helpers/rserver-double.js';
+import { RSESSION_DOUBLE, writeRserverVariant } from '../helpers/rserver-double.js';
 import { makePathWithout } from '../helpers/sandbox-env.js';
 
 const { root, options } = makeLaunchEnv();
@@ -40,11 +40,20 @@ describe('a requested stop', () => {
       { skip: sandbox.skip },
       async () => {
         const log = join(root, `sigterm-${sandbox.name}.log`);
+        // rserver builds rsession's environment anew, as the real one does: an --rsession-path
+        // wrapper (the way a site passes variables to sessions) brings the recorder to rsession.
+        const wrapper = join(root, `rsession-${sandbox.name.replaceAll(' ', '-')}`);
+        writeFileSync(
+          wrapper,
+          `#!/bin/sh\nexport NODE_OPTIONS='--import=${recorder.href}' SIGTERM_LOG='${log}'\nexec '${RSESSION_DOUBLE}' "$@"\n`,
+          { mode: 0o755 },
+        );
         const said: string[] = [];
         const rserver = await launchRServer({
           ...options,
           rserver: rserverDouble,
           instance: `order-${sandbox.name.replaceAll(' ', '-')}`,
+          extraArgs: [`--rsession-path=${wrapper}`],
           env: {
             ...options.env,
             PATH: sandbox.path,

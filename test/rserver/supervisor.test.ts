@@ -14,13 +14,13 @@ import {
 import { httpRequest } from '../helpers/http-client.js';
 import { makeLaunchEnv } from '../helpers/launch-env.js';
 import { readInstanceProcesses } from '../helpers/leftovers.js';
-import { isAlive, pidsWithEnv, waitUntil } from '../helpers/proc.js';
+import { isAlive, waitUntil } from '../helpers/proc.js';
 import { spawnFixture, waitForExit, waitForLine } from '../helpers/processes.js';
 import { writeRserverVariant } from '../helpers/rserver-double.js';
+import { markedPids } from '../helpers/leftovers.js';
 
 const { root, options } = makeLaunchEnv();
 const runSupervisor = join(import.meta.dirname, '..', 'fixtures', 'run-supervisor.js');
-const markerOf = (target: string) => `${INSTANCE_MARKER}=${target}`;
 let variants = 0;
 
 async function variant(env: Record<string, string>): Promise<string> {
@@ -39,13 +39,13 @@ describe('Supervisor with the rserver double', () => {
         Array.from({ length: 10 }, () => supervisor.ensureRunning()),
       );
       assert.equal(new Set(results.map((r) => r.socketPath)).size, 1);
-      assert.deepEqual(pidsWithEnv(markerOf(supervisor.layout.dir)), [supervisor.rserver?.pid]);
+      assert.deepEqual(markedPids(supervisor.layout.dir), [supervisor.rserver?.pid]);
       assert.deepEqual(states, ['starting', 'running']);
       assert.equal(supervisor.status.restarts, 0);
     } finally {
       await supervisor.close();
     }
-    assert.deepEqual(pidsWithEnv(markerOf(supervisor.layout.dir)), []);
+    assert.deepEqual(markedPids(supervisor.layout.dir), []);
     assert.equal(existsSync(`${supervisor.layout.dir}.lock`), false);
   });
 

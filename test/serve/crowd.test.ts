@@ -117,8 +117,11 @@ describe('a crowd of another user’s connections', { skip: isRoot ? false : not
       `serve held ${peakDescriptors} descriptors at most`,
     );
     assert.equal(summary.left, 0, 'serve closed every connection of the crowd');
+    // The guard closes them between the timeout and one sweep later; a busy 2-core machine
+    // delays its timer by a second or two. Without the guard they would stand until the crowd
+    // lets go (drainMs), or Node's own check of headersTimeout, every 30 s.
     assert.ok(
-      summary.maxLifetimeMs <= UNAUTHENTICATED_TIMEOUT + SWEEP + 1000,
+      summary.maxLifetimeMs <= UNAUTHENTICATED_TIMEOUT + SWEEP + 2500,
       `the longest-lived connection of the crowd lasted ${summary.maxLifetimeMs} ms`,
     );
     assert.equal(front.child.exitCode, null, 'serve is still running');
