@@ -43,10 +43,11 @@ export function serve(options: ServeOptions = {}): Promise<ServeHandle> {
 export async function startFront(config: NormalizedServeOptions): Promise<ServeHandle> {
   const { prefix, token, logger } = config;
   const warn = (message: string) => logger?.({ level: 'warn', source: 'rsession-proxy', message });
-  // A socket someone else chose is checked first: refusing it must not leave a directory.
+  // Every option is checked (the supervisor's too) before anything is written, and a socket
+  // someone else chose before the instance is opened: a refusal leaves no directory behind.
+  const supervisor = new Supervisor(config.supervisor);
   const listenPath = config.listen && 'path' in config.listen ? config.listen.path : undefined;
   const created = listenPath !== undefined && (await prepareUnixListener(listenPath));
-  const supervisor = new Supervisor(config.supervisor);
   let layout: Awaited<ReturnType<Supervisor['open']>>;
   try {
     layout = await supervisor.open();

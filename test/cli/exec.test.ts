@@ -82,6 +82,17 @@ describe('rsession-proxy exec', () => {
     assert.doesNotMatch(result.stderr, /--runtime-dir/, 'the directory came from --socket');
   });
 
+  test('a refused rserver argument exits 2 and creates nothing, not even the socket directory', async () => {
+    const dir = newDir();
+    const result = await runCli(
+      ['exec', `--socket=${join(dir, 's.sock')}`, ...DOUBLE_FLAGS, '--', '--www-port=8787'],
+      env,
+    );
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /--www-port/);
+    assert.equal(existsSync(dir), false);
+  });
+
   test('refuses a socket path over 107 bytes', async () => {
     const socket = join(root, 'x'.repeat(110), 's.sock');
     const result = await runCli(['exec', `--socket=${socket}`, ...DOUBLE_FLAGS], env);
