@@ -144,7 +144,9 @@ async function acquireUnderGate(target: string, options: LockOptions): Promise<I
       options.onCompromised?.(
         new RSessionProxyError(
           'ECOMPROMISED',
-          `The lock on ${target} was taken over by another process: ${cause.message}.`,
+          isErrnoException(cause, 'ENOENT')
+            ? `The lock on ${target} disappeared while it was held (a temporary-file cleaner?): ${cause.message}.`
+            : `The lock on ${target} was taken over by another process: ${cause.message}.`,
           { path: target, cause },
         ),
       );

@@ -27,12 +27,15 @@ export function createUser(role: string): TestUser {
 export function removeUser(user: TestUser | undefined): void {
   if (!user) return;
   // Processes a test left behind would make userdel fail; they are the test's own, end them.
-  try {
-    execFileSync('pkill', ['-KILL', '-u', user.name]);
-  } catch {
-    // no process left: the normal case
+  // A killed process may still be exiting when userdel looks: try again until it is gone.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    spawnSync('pkill', ['-KILL', '-u', user.name]);
+    const removed = spawnSync('userdel', [user.name], { encoding: 'utf8' });
+    if (removed.status === 0) return;
+    if (Date.now() > deadline) throw new Error(`userdel ${user.name}: ${removed.stderr}`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   }
-  execFileSync('userdel', [user.name]);
 }
 
 // Registers hooks (call it inside a describe) that create one throw-away user per role before

@@ -177,7 +177,8 @@ describe('launchRServer with the rserver double', () => {
       },
     });
     await assert.rejects(launching, { code: 'EABORTED' });
-    assert.equal(seen.length, 1, 'rserver had started');
+    // rserver, and with it the sandbox's processes that carry the mark (unshare, its init).
+    assert.ok(seen.length > 0, 'rserver had started');
     assert.deepEqual(markedPids(target), []);
     assert.equal(existsSync(`${target}.lock`), false);
   });
