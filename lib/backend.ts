@@ -46,6 +46,11 @@ export interface Backend extends EventEmitter {
    * when a connection to the socket fails.
    */
   check?(): Promise<void>;
+  /**
+   * Optional: what a start is waiting for, in a line or two (e.g. `job 12345 pending (Priority),
+   * 0:41 in the queue`), shown on the starting page a browser gets meanwhile.
+   */
+  readonly progress?: string | undefined;
 }
 
 // Whether an endpoint is a socket path rather than a connection factory.

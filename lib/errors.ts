@@ -16,7 +16,9 @@ export type ErrorCode =
   | 'ECLOSED'
   | 'EBACKEND'
   | 'EUNAVAILABLE'
-  | 'EAUTHORIZE';
+  | 'EAUTHORIZE'
+  | 'ESLURM'
+  | 'EJOBENDED';
 
 export interface ErrorFields {
   /** The file or directory the error is about. */

@@ -32,7 +32,7 @@ export {
   type LockOptions,
 } from './instance/lock.js';
 export { getStateDirs, type StateDirs } from './instance/state-dir.js';
-export { writeStatusRecord, type StatusRecord } from './instance/status.js';
+export { writeStatusRecord, type StatusJob, type StatusRecord } from './instance/status.js';
 export { listInstances, type InstanceList, type InstanceStatus } from './instance/list.js';
 export { stopInstance, type StopInstanceOptions, type StopResult } from './instance/stop.js';
 export type {
@@ -72,6 +72,7 @@ export { createFixedBackend } from './proxy/fixed-backend.js';
 export { type ProxyAdapterOptions } from './proxy/options.js';
 export { rewriteLocation, type LocationContext } from './proxy/location.js';
 export { serve, type ServeHandle, type ServeOptions } from './serve/server.js';
+export type { ServedBackend, ServedBackendFactory, ServedStatus } from './serve/served-backend.js';
 export { normalizeServeOptions, validateAllowHost } from './serve/options.js';
 export { generateToken, getTokenProblem, validateToken } from './serve/token.js';
 export { readTokenFile } from './serve/token-file.js';
@@ -81,3 +82,19 @@ export { runDoctor, type DoctorCheck } from './doctor.js';
 export { serveExec, type ExecHandle } from './exec/serve-exec.js';
 export { type ExecOptions } from './exec/options.js';
 export { getSignalExitStatus } from './exec/exit-status.js';
+export {
+  SlurmBackend,
+  createSlurmBackend,
+  type SlurmBackendOptions,
+  type SlurmProgress,
+} from './slurm/backend.js';
+export { hasEnded, readJob, type JobInfo } from './slurm/job-info.js';
+export { describeWaiting, formatDuration } from './slurm/job-messages.js';
+export { cancelRecordedJob, findRecordedJob } from './slurm/recorded-job.js';
+export { openJobSide, type JobSide } from './slurm/node-report.js';
+export {
+  StepConnection,
+  openStepConnection,
+  type StepConnectionOptions,
+} from './slurm/step-connection.js';
+export { getSlurmClientEnv } from './slurm/slurm-env.js';

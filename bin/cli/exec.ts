@@ -1,5 +1,14 @@
-import { getSignalExitStatus, normalizeRootPath, serveExec } from '../../lib/index.js';
-import { UsageError } from './exit-codes.js';
+import { constants } from 'node:os';
+import {
+  getSignalExitStatus,
+  launchRServer,
+  normalizeRootPath,
+  openJobSide,
+  serveExec,
+  writeStatusRecord,
+  type LaunchOptions,
+} from '../../lib/index.js';
+import { EXIT, UsageError } from './exit-codes.js';
 import { getString, parseFlags, type ParsedFlags } from './flags.js';
 import type { Reporter } from './reporter.js';
 import { waitForShutdownSignal } from './signals.js';
@@ -8,6 +17,7 @@ import { commonLaunchFlags, commonLaunchOptions } from './launch-flags.js';
 export const EXEC_FLAGS = {
   socket: { type: 'string' },
   'root-path': { type: 'string' },
+  'slurm-job': { type: 'string' },
   ...commonLaunchFlags,
 } as const;
 
@@ -15,8 +25,10 @@ export function parseExecFlags(argv: readonly string[]): ParsedFlags {
   return parseFlags('rsession-proxy exec', argv, EXEC_FLAGS);
 }
 
-// Serves until a signal says stop, then exits with the status that jupyter-server-proxy needs
-// (lib/exec/exit-status.ts says why).
+type Shutdown = ReturnType<typeof waitForShutdownSignal>;
+
+// jupyter-server-proxy's command (--socket), or rserver in the batch job of `rsession-proxy
+// slurm` (--slurm-job), in the foreground until told to stop.
 export async function runExec(
   flags: ParsedFlags,
   env: NodeJS.ProcessEnv,
@@ -27,31 +39,97 @@ export async function runExec(
   const options = {
     ...commonLaunchOptions('rsession-proxy exec', flags, env),
     rootPath: rootPath === undefined ? undefined : normalizeRootPath(rootPath),
+    extraArgs: flags.rest,
+    logger: reporter.log,
   };
   const socketPath = getString(flags, 'socket');
-  if (socketPath === undefined) {
+  const jobDir = getString(flags, 'slurm-job');
+  if (socketPath !== undefined && jobDir !== undefined) {
     throw new UsageError(
-      'rsession-proxy exec: --socket=PATH is required (jupyter-server-proxy passes --socket={unix_socket})',
+      'rsession-proxy exec: --slurm-job chooses the socket on the node itself; drop --socket',
     );
   }
   const shutdown = waitForShutdownSignal();
   try {
-    const handle = await serveExec({
-      ...options,
-      socketPath,
-      extraArgs: flags.rest,
-      logger: reporter.log,
-    });
-    reporter.info(`serving RStudio on ${handle.socketPath}; rserver is starting`, {
-      socket: handle.socketPath,
-    });
-    const signal = await shutdown.signal;
-    reporter.step(`${signal}: stopping rserver`);
-    await handle.close();
-    const status = getSignalExitStatus(signal);
-    reporter.done(`stopped; nothing left behind; exit status ${status}`);
-    return status;
+    if (jobDir !== undefined) return await runJobExec(options, jobDir, env, shutdown, reporter);
+    if (socketPath === undefined) {
+      throw new UsageError(
+        'rsession-proxy exec: --socket=PATH is required (jupyter-server-proxy passes --socket={unix_socket})',
+      );
+    }
+    return await runSocketExec({ ...options, socketPath }, shutdown, reporter);
   } finally {
     shutdown.dispose();
   }
+}
+
+// Serves until a signal says stop, then exits with the status that jupyter-server-proxy needs
+// (lib/exec/exit-status.ts says why).
+async function runSocketExec(
+  options: Parameters<typeof serveExec>[0],
+  shutdown: Shutdown,
+  reporter: Reporter,
+): Promise<number> {
+  const handle = await serveExec(options);
+  reporter.info(`serving RStudio on ${handle.socketPath}; rserver is starting`, {
+    socket: handle.socketPath,
+  });
+  const signal = await shutdown.signal;
+  reporter.step(`${signal}: stopping rserver`);
+  await handle.close();
+  const status = getSignalExitStatus(signal);
+  reporter.done(`stopped; nothing left behind; exit status ${status}`);
+  return status;
+}
+
+// In the batch job of `rsession-proxy slurm`: rserver on a socket in a private directory named
+// after the job, word of the start in the job directory (which the login side reads), and
+// rserver's exit status when it ends (the login side submits a new job), 0 after a signal.
+async function runJobExec(
+  options: LaunchOptions,
+  jobDir: string,
+  env: NodeJS.ProcessEnv,
+  shutdown: Shutdown,
+  reporter: Reporter,
+): Promise<number> {
+  const job = await openJobSide(jobDir, env);
+  await job.starting();
+  let rserver;
+  try {
+    rserver = await launchRServer({ ...options, ...job.instance });
+  } catch (error) {
+    await job.failed(error).catch(() => undefined);
+    throw error;
+  }
+  await job.ready(rserver.socketPath);
+  const record = {
+    kind: 'exec' as const,
+    instance: rserver.instance.name,
+    pid: process.pid,
+    socket: rserver.socketPath,
+    prefix: rserver.rootPath,
+    startedAt: new Date().toISOString(),
+    state: 'running',
+    rserverPid: rserver.pid,
+    readySince: new Date().toISOString(),
+  };
+  await writeStatusRecord(rserver.instance.statusFile, record);
+  reporter.info(`serving RStudio on ${rserver.socketPath}`, {
+    socket: rserver.socketPath,
+    pid: rserver.pid,
+  });
+  const ended = await Promise.race([
+    rserver.exited.then((exit) => ({ exit })),
+    shutdown.signal.then((signal) => ({ signal })),
+  ]);
+  if ('signal' in ended) {
+    reporter.step(`${ended.signal}: stopping rserver`);
+    await rserver.stop();
+    reporter.done('stopped; nothing left behind');
+    return EXIT.ok;
+  }
+  const { exit } = ended;
+  reporter.error(exit.error?.message ?? `rserver exited (${exit.signal ?? `code ${exit.code}`})`);
+  if (exit.signal) return 128 + constants.signals[exit.signal as NodeJS.Signals];
+  return exit.code ?? EXIT.failure;
 }

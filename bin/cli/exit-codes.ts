@@ -1,5 +1,3 @@
-import { isRSessionProxyError } from '../../lib/index.js';
-
 /** The exit codes of the command, documented in docs/cli.md. */
 export const EXIT = {
   ok: 0,
@@ -16,8 +14,18 @@ export class UsageError extends Error {
 // Which exit code an error deserves: bad input is a usage error whether the CLI or the library
 // found it; an instance already running has its own code.
 export function getExitCode(error: unknown): number {
-  if (error instanceof UsageError || isRSessionProxyError(error, 'EINVALIDOPTION'))
-    return EXIT.usage;
-  if (isRSessionProxyError(error, 'ELOCKED')) return EXIT.alreadyRunning;
+  if (error instanceof UsageError || hasErrorCode(error, 'EINVALIDOPTION')) return EXIT.usage;
+  if (hasErrorCode(error, 'ELOCKED')) return EXIT.alreadyRunning;
   return EXIT.failure;
+}
+
+// The library's errors by their name and code rather than by class: this file is loaded by
+// every command, the Slurm relay included, which must start without loading the library
+// (bin/rsession-proxy.ts).
+function hasErrorCode(error: unknown, code: string): boolean {
+  return (
+    error instanceof Error &&
+    error.name === 'RSessionProxyError' &&
+    (error as Error & { code?: unknown }).code === code
+  );
 }

@@ -16,7 +16,7 @@ export interface ParsedFlags {
 const MAX_VALUE_LENGTH = 4096;
 
 /** Flags that name files or directories: absolute paths, so what they point at is never a surprise. */
-const PATH_FLAGS = new Set(['socket', 'runtime-dir', 'rserver', 'r', 'token-file']);
+const PATH_FLAGS = new Set(['socket', 'runtime-dir', 'rserver', 'r', 'token-file', 'slurm-job']);
 
 // Parses `--name=value` / `--name value` flags strictly: unknown flags, missing values and
 // stray arguments are usage errors with one line saying what is wrong and what to do.

@@ -3,6 +3,7 @@ export const MAIN_HELP = `rsession-proxy — RStudio Server for one user on a pr
 Usage:
   rsession-proxy exec --socket=PATH [options] [-- rserver arguments]
   rsession-proxy serve [options] [-- rserver arguments]
+  rsession-proxy slurm [serve's options] [--no-resubmit] [-- sbatch options]
   rsession-proxy status [--json]
   rsession-proxy stop [--instance=NAME | --socket=PATH]
   rsession-proxy doctor [--json]
@@ -12,8 +13,9 @@ Commands:
   exec     Run rserver on a socket someone else chose (jupyter-server-proxy's command).
   serve    Run RStudio behind a private socket (or a token-protected port), starting
            rserver on the first request.
+  slurm    Serve like serve on a login node, with RStudio in a Slurm job on a compute node.
   status   Show this user's instances.
-  stop     Stop a running serve or exec cleanly.
+  stop     Stop a running serve, slurm or exec cleanly (slurm: its job is cancelled).
   doctor   Check everything a start needs, with a hint for each problem.
   relay    Internal: what a Slurm job step runs to carry a connection to a socket.
 
@@ -23,7 +25,7 @@ Options:
 
 Exit codes: 0 ok, 1 failure, 2 usage error, 3 instance already running;
 exec stopped by signal N: 128 + N.
-Docs: docs/cli.md, docs/jupyter-server-proxy.md, docs/security.md.
+Docs: docs/cli.md, docs/hpc.md, docs/jupyter-server-proxy.md, docs/security.md.
 `;
 
 const LAUNCH_OPTIONS = `  --rserver=FILE        rserver binary (RSESSION_PROXY_RSERVER; default: PATH, then
@@ -98,17 +100,43 @@ Examples:
   rsession-proxy serve --listen=127.0.0.1:8787 --token-file=~/.rstudio-token
 `;
 
+export const SLURM_HELP = `Usage: rsession-proxy slurm [serve's options] [--no-resubmit] [-- sbatch options]
+
+Runs RStudio in a Slurm batch job on a compute node and serves it from this login node exactly
+like \`rsession-proxy serve\`: a Unix socket in a private directory by default (or a port with a
+token), and the ssh command that brings it to your laptop. No port is opened on the compute
+node: every connection to RStudio there is a step of the job (srun --overlap, Slurm 20.11 or
+later) that relays to rserver's socket in a private directory on the node.
+
+The job is submitted at once (sbatch --parsable, your options after -- passed unchanged); the
+wait in the queue (state, reason, time) shows here and on the page a browser gets meanwhile.
+When the job ends by itself (time limit, scancel, node failure) the next page load says why and
+submits one new job. SIGTERM, SIGINT (Ctrl-C) or SIGHUP cancel the job and wait until Slurm
+reports it gone. Killed, this command leaves the job running: run it again (same --instance) and
+it attaches to that job. rsession-proxy must be installed at the same path on the compute
+nodes, and the home directory shared with them (the job reports there).
+
+Options: serve's (rsession-proxy serve --help) but --demo, and:
+  --no-resubmit         When the job ends by itself, say so and exit 1 instead
+  -- OPTIONS            sbatch options, e.g. --time=4:00:00 --cpus-per-task=4 --mem=16G
+                        (not --wrap or --array)
+
+Example:
+  rsession-proxy slurm -- --time=4:00:00 --cpus-per-task=4 --mem=16G
+`;
+
 export const STATUS_HELP = `Usage: rsession-proxy status [--json] [--runtime-dir=DIR]
 
 Lists this user's instances: state, supervisor and rserver pids, socket, listener, uptime and
-last activity.
+last activity; for slurm, the job (id, node, state, time left).
 `;
 
 export const STOP_HELP = `Usage: rsession-proxy stop [--instance=NAME | --socket=PATH] [--runtime-dir=DIR]
 
-Stops a running serve (by instance, default "default") or exec (by socket) through its
-supervisor: rserver and everything it started stop, the sockets and the lock go away. Exits 0
-when nothing was running.
+Stops a running serve or slurm (by instance, default "default") or exec (by socket) through
+its supervisor: rserver and everything it started stop, the sockets and the lock go away. For
+slurm the job is cancelled, also when its login side was killed. Exits 0 when nothing was
+running.
 `;
 
 export const DOCTOR_HELP = `Usage: rsession-proxy doctor [--json] [--rserver=FILE] [--r=FILE] [--instance=NAME]
@@ -124,6 +152,7 @@ export const RELAY_HELP = `Usage: rsession-proxy relay --socket=PATH
 Internal: what a Slurm job step runs on the compute node to carry one connection from the
 login node to RStudio's socket there. Copies stdin to the Unix socket PATH and the socket to
 stdout; when stdin ends it half-closes the socket and keeps copying until the socket closes,
-then exits 0 once stdout has drained. Exits 1, saying why on stderr, when it cannot connect
-(no socket, nothing listening, permission denied) or the connection fails.
+then exits 0 once stdout has drained (also when RStudio closes the connection mid-request).
+Exits 1, saying why on stderr, when it cannot connect (no socket, nothing listening,
+permission denied) or the connection fails otherwise.
 `;

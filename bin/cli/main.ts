@@ -9,12 +9,14 @@ import {
   MAIN_HELP,
   RELAY_HELP,
   SERVE_HELP,
+  SLURM_HELP,
   STATUS_HELP,
   STOP_HELP,
 } from './help.js';
 import { createReporter, type LogFormat } from './reporter.js';
 import { parseRelayFlags, runRelay } from './relay.js';
 import { parseServeFlags, runServe } from './serve.js';
+import { parseSlurmFlags, runSlurm } from './slurm.js';
 import { parseStatusFlags, runStatus } from './status.js';
 import { parseStopFlags, runStop } from './stop.js';
 
@@ -51,6 +53,7 @@ function getDemoMode(env: NodeJS.ProcessEnv): 'on' | 'auto' | 'off' {
 const COMMANDS = {
   exec: { parse: parseExecFlags, help: EXEC_HELP },
   serve: { parse: parseServeFlags, help: SERVE_HELP },
+  slurm: { parse: parseSlurmFlags, help: SLURM_HELP },
   status: { parse: parseStatusFlags, help: STATUS_HELP },
   stop: { parse: parseStopFlags, help: STOP_HELP },
   doctor: { parse: parseDoctorFlags, help: DOCTOR_HELP },
@@ -75,7 +78,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   try {
     if (!spec) {
       throw new UsageError(
-        `rsession-proxy: unknown command ${JSON.stringify(command)}; expected exec, serve, status, stop or doctor (see rsession-proxy --help)`,
+        `rsession-proxy: unknown command ${JSON.stringify(command)}; expected exec, serve, slurm, status, stop or doctor (see rsession-proxy --help)`,
       );
     }
     const flags = spec.parse(rest);
@@ -83,16 +86,18 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       io.stdout.write(spec.help);
       return EXIT.ok;
     }
-    reporter = createReporter({
+    const reporterOptions = {
       format: getLogFormat(flags, io.env),
       verbose: getBoolean(flags, 'verbose'),
-      stream: io.stderr,
-    });
+    };
+    reporter = createReporter({ ...reporterOptions, stream: io.stderr });
     switch (command) {
       case 'exec':
         return await runExec(flags, io.env, reporter);
       case 'serve':
         return await runServe(flags, io.env, reporter, io.stdout, getDemoMode(io.env));
+      case 'slurm':
+        return await runSlurm(flags, io.env, reporterOptions, io);
       case 'status':
         return await runStatus(flags, io.env, io.stdout);
       case 'stop':

@@ -4,11 +4,11 @@ export type LogFormat = 'text' | 'json';
 
 export interface Reporter {
   /** A step that completed: `✓ private directory …` on a terminal. */
-  done(message: string): void;
+  done(message: string, fields?: Record<string, unknown>): void;
   /** Something under way: `… starting rserver` on a terminal. */
-  step(message: string): void;
+  step(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string): void;
   /** The library's logger: its progress as steps, rserver's warnings and errors as lines. */
   readonly log: Logger;
@@ -38,10 +38,10 @@ export function createReporter({ format, verbose, stream }: ReporterOptions): Re
     }
   };
   const reporter: Reporter = {
-    done: (message) => write('done', message),
-    step: (message) => write('step', message),
+    done: (message, fields) => write('done', message, fields),
+    step: (message, fields) => write('step', message, fields),
     info: (message, fields) => write('info', message, fields),
-    warn: (message) => write('warn', message),
+    warn: (message, fields) => write('warn', message, fields),
     error: (message) => write('error', message),
     log: (entry: LogEntry) => {
       if (entry.source === 'rserver') {

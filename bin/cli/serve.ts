@@ -12,6 +12,7 @@ import {
   validateInstanceName,
   validateToken,
   type ListenSpec,
+  type ServeHandle,
   type ServeOptions,
 } from '../../lib/index.js';
 import { EXIT, UsageError } from './exit-codes.js';
@@ -27,7 +28,8 @@ import { commonLaunchFlags, commonLaunchOptions } from './launch-flags.js';
 import type { Reporter } from './reporter.js';
 import { waitForShutdownSignal } from './signals.js';
 
-export const SERVE_FLAGS = {
+/** serve's flags but --demo; `slurm` takes them too. */
+export const FRONT_FLAGS = {
   listen: { type: 'string' },
   prefix: { type: 'string' },
   token: { type: 'string' },
@@ -36,8 +38,12 @@ export const SERVE_FLAGS = {
   instance: { type: 'string' },
   'idle-timeout': { type: 'string' },
   'allow-host': { type: 'string', multiple: true },
-  demo: { type: 'boolean' },
   ...commonLaunchFlags,
+} as const;
+
+export const SERVE_FLAGS = {
+  ...FRONT_FLAGS,
+  demo: { type: 'boolean' },
 } as const;
 
 const COMMAND = 'rsession-proxy serve';
@@ -52,15 +58,16 @@ export function parseServeFlags(argv: readonly string[]): ParsedFlags {
   return parseFlags(COMMAND, argv, SERVE_FLAGS);
 }
 
-function usage(message: string): UsageError {
-  return new UsageError(`${COMMAND}: ${message}`);
+function usage(message: string, command = COMMAND): UsageError {
+  return new UsageError(`${command}: ${message}`);
 }
 
 // Flags, then RSESSION_PROXY_*; the token from --token, --token-file, RSESSION_PROXY_TOKEN,
-// RSESSION_PROXY_TOKEN_FILE, or a new one.
-async function buildServeOptions(
+// RSESSION_PROXY_TOKEN_FILE, or a new one. `command` names serve, or slurm, which serves too.
+export async function buildServeOptions(
   flags: ParsedFlags,
   env: NodeJS.ProcessEnv,
+  command = COMMAND,
 ): Promise<ServeOptions> {
   const listenText = getString(flags, 'listen') ?? (env.RSESSION_PROXY_LISTEN || undefined);
   const listen: ListenSpec | undefined =
@@ -69,7 +76,7 @@ async function buildServeOptions(
     (name) => flags.values[name] !== undefined,
   );
   if (tokenSources.length > 1)
-    throw usage(`--${tokenSources.join(' and --')} cannot be combined; choose one`);
+    throw usage(`--${tokenSources.join(' and --')} cannot be combined; choose one`, command);
   let token: string | false | undefined;
   if (getBoolean(flags, 'no-token')) token = false;
   else if (getString(flags, 'token') !== undefined)
@@ -83,10 +90,11 @@ async function buildServeOptions(
   if (token === false && listen !== undefined && !('path' in listen)) {
     throw usage(
       '--no-token is only allowed with a Unix socket listener (--listen=unix:PATH): every user on the host can connect to a TCP port',
+      command,
     );
   }
   const idleMinutes = parsePositiveNumber(
-    COMMAND,
+    command,
     'idle-timeout',
     getString(flags, 'idle-timeout') ?? (env.RSESSION_PROXY_IDLE_TIMEOUT || undefined),
     'minutes',
@@ -100,7 +108,7 @@ async function buildServeOptions(
   const instance = getString(flags, 'instance') ?? (env.RSESSION_PROXY_INSTANCE || undefined);
   const prefix = getString(flags, 'prefix') ?? (env.RSESSION_PROXY_PREFIX || undefined);
   return {
-    ...commonLaunchOptions(COMMAND, flags, env),
+    ...commonLaunchOptions(command, flags, env),
     instance: instance === undefined ? undefined : validateInstanceName(instance),
     prefix: prefix === undefined ? undefined : normalizeRootPath(prefix),
     listen,
@@ -137,6 +145,38 @@ function applyDemo(
   return { ...options, rserver: DEMO_RSERVER, r: DEMO_R, instance: options.instance ?? 'demo' };
 }
 
+export function warnAboutTokenFlag(flags: ParsedFlags, reporter: Reporter): void {
+  if (getString(flags, 'token') !== undefined) {
+    reporter.warn(
+      '--token is visible to every user on this host in `ps`; prefer --token-file or RSESSION_PROXY_TOKEN',
+    );
+  }
+}
+
+// Where serve listens, and how to get there: the ssh tunnel to a Unix listener, or the URL.
+export function announceListener(
+  handle: ServeHandle,
+  reporter: Reporter,
+  stdout: NodeJS.WritableStream,
+): void {
+  const { listener } = handle;
+  if ('path' in listener) {
+    reporter.done(`listening on ${listener.path} (mode 0600, in a directory only you can enter)`);
+    stdout.write(
+      [
+        'From your laptop, open a tunnel to this socket (no TCP port is opened on this host):',
+        `  ssh -N -L 8787:${listener.path} ${userInfo().username}@${hostname()}`,
+        'then open:',
+        `  ${handle.url}`,
+        '',
+      ].join('\n'),
+    );
+  } else {
+    reporter.done(`listening on ${listener.host}:${listener.port}`);
+    stdout.write(`Open:\n  ${handle.url}\n`);
+  }
+}
+
 export async function runServe(
   flags: ParsedFlags,
   env: NodeJS.ProcessEnv,
@@ -149,30 +189,11 @@ export async function runServe(
     getBoolean(flags, 'demo') ? 'on' : demo,
     reporter,
   );
-  if (getString(flags, 'token') !== undefined) {
-    reporter.warn(
-      '--token is visible to every user on this host in `ps`; prefer --token-file or RSESSION_PROXY_TOKEN',
-    );
-  }
+  warnAboutTokenFlag(flags, reporter);
   const shutdown = waitForShutdownSignal();
   try {
     const handle = await serve({ ...options, logger: reporter.log });
-    const { listener } = handle;
-    if ('path' in listener) {
-      reporter.done(`listening on ${listener.path} (mode 0600, in a directory only you can enter)`);
-      stdout.write(
-        [
-          'From your laptop, open a tunnel to this socket (no TCP port is opened on this host):',
-          `  ssh -N -L 8787:${listener.path} ${userInfo().username}@${hostname()}`,
-          'then open:',
-          `  ${handle.url}`,
-          '',
-        ].join('\n'),
-      );
-    } else {
-      reporter.done(`listening on ${listener.host}:${listener.port}`);
-      stdout.write(`Open:\n  ${handle.url}\n`);
-    }
+    announceListener(handle, reporter, stdout);
     reporter.info('rserver starts on the first request; stop with Ctrl-C or `rsession-proxy stop`');
     const signal = await shutdown.signal;
     reporter.step(`${signal}: stopping`);

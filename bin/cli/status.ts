@@ -1,4 +1,10 @@
-import { listInstances, type InstanceStatus } from '../../lib/index.js';
+import {
+  formatDuration,
+  getSlurmClientEnv,
+  listInstances,
+  readJob,
+  type InstanceStatus,
+} from '../../lib/index.js';
 import { EXIT } from './exit-codes.js';
 import { getBoolean, getString, parseFlags, type ParsedFlags } from './flags.js';
 
@@ -9,6 +15,33 @@ export const STATUS_FLAGS = {
 
 export function parseStatusFlags(argv: readonly string[]): ParsedFlags {
   return parseFlags('rsession-proxy status', argv, STATUS_FLAGS);
+}
+
+// The Slurm job of a slurm instance: as its login side last wrote it while that runs; once
+// it was killed, as Slurm sees the job now (it keeps running until cancelled or done).
+async function describeJob(status: InstanceStatus, env: NodeJS.ProcessEnv) {
+  const job = status.record.job;
+  if (!job) return null;
+  if (status.running) {
+    const left = job.endsAt ? Math.max(0, (Date.parse(job.endsAt) - Date.now()) / 1000) : null;
+    return {
+      id: job.id,
+      state: job.state,
+      node: job.node ?? null,
+      timeLeftSeconds: left === null ? null : Math.round(left),
+      socket: job.socket ?? null,
+      steps: job.steps ?? null,
+    };
+  }
+  const live = await readJob(job.id, getSlurmClientEnv(env)).catch(() => undefined);
+  return {
+    id: job.id,
+    state: live?.state ?? 'gone',
+    node: live?.batchHost ?? job.node ?? null,
+    timeLeftSeconds: live?.timeLeftSeconds ?? null,
+    socket: job.socket ?? null,
+    steps: null,
+  };
 }
 
 function describe(status: InstanceStatus) {
@@ -38,7 +71,12 @@ export async function runStatus(
   stdout: NodeJS.WritableStream,
 ): Promise<number> {
   const list = await listInstances({ runtimeDir: getString(flags, 'runtime-dir'), env });
-  const instances = list.instances.map(describe);
+  const instances = await Promise.all(
+    list.instances.map(async (status) => ({
+      ...describe(status),
+      job: await describeJob(status, env),
+    })),
+  );
   if (getBoolean(flags, 'json')) {
     stdout.write(
       `${JSON.stringify({ runtimeDirs: list.bases, refused: list.refused, instances }, null, 2)}\n`,
@@ -52,6 +90,7 @@ export async function runStatus(
   }
   for (const i of instances) {
     stdout.write(`${i.instance} (${i.kind}): ${i.state}\n`);
+    if (i.job) stdout.write(`  job: ${formatJob(i.job, i.running, i.instance)}\n`);
     if (!i.running) continue;
     const lines = [
       ['supervisor pid', i.supervisorPid],
@@ -66,4 +105,18 @@ export async function runStatus(
     for (const [label, value] of lines) if (value !== null) stdout.write(`  ${label}: ${value}\n`);
   }
   return EXIT.ok;
+}
+
+// "12345 RUNNING on node042, time left 3:58:01"; for a killed login side, what to do about it.
+function formatJob(
+  job: { id: string; state: string; node: string | null; timeLeftSeconds: number | null },
+  running: boolean,
+  instance: string,
+): string {
+  const where = job.node === null ? '' : ` on ${job.node}`;
+  const left =
+    job.timeLeftSeconds === null ? '' : `, time left ${formatDuration(job.timeLeftSeconds)}`;
+  const line = `${job.id} ${job.state}${where}${left}`;
+  if (running || job.state === 'gone') return line;
+  return `${line} (its login side is gone: \`rsession-proxy slurm --instance=${instance}\` attaches to it, \`rsession-proxy stop --instance=${instance}\` cancels it)`;
 }

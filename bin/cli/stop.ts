@@ -1,4 +1,4 @@
-import { stopInstance } from '../../lib/index.js';
+import { cancelRecordedJob, stopInstance } from '../../lib/index.js';
 import { EXIT } from './exit-codes.js';
 import { getString, parseFlags, type ParsedFlags } from './flags.js';
 import type { Reporter } from './reporter.js';
@@ -31,7 +31,12 @@ export async function runStop(
     runtimeDir: getString(flags, 'runtime-dir'),
     logger: reporter.log,
   });
+  // A slurm instance whose login side was killed left its job running: that is cancelled too.
+  const job = socketPath === undefined ? await cancelRecordedJob({ instance, env }) : undefined;
+  if (job)
+    reporter.done(`cancelled job ${job.id}, which a killed login side had left ${job.state}`);
   if (result.pid === undefined) {
+    if (job) return EXIT.ok;
     reporter.info(
       result.cleaned
         ? `Nothing was running for ${what}; removed what a killed run left behind in ${result.dir}.`

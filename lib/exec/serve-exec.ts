@@ -1,6 +1,6 @@
 import { isRSessionProxyError } from '../errors.js';
 import type { ProxyAdapter } from '../proxy/adapter.js';
-import type { Supervisor } from '../rserver/supervisor.js';
+import type { ServedBackend } from '../serve/served-backend.js';
 import { startFront } from '../serve/server.js';
 import { normalizeExecOptions, type ExecOptions } from './options.js';
 
@@ -9,7 +9,8 @@ export interface ExecHandle {
   readonly socketPath: string;
   /** rserver's root path, with a leading and a trailing slash. */
   readonly rootPath: string;
-  readonly supervisor: Supervisor;
+  /** The supervisor of rserver. */
+  readonly backend: ServedBackend;
   readonly adapter: ProxyAdapter;
   /** Stops accepting, ends every connection, stops rserver and removes the instance. */
   close(): Promise<void>;
@@ -26,10 +27,10 @@ export async function serveExec(options: ExecOptions): Promise<ExecHandle> {
   const { front: config, socketPath } = normalizeExecOptions(options);
   const { logger } = config;
   const front = await startFront(config);
-  const { supervisor } = front;
+  const { backend } = front;
   let closed = false;
   const start = () => {
-    supervisor.ensureRunning().catch((error: unknown) => {
+    backend.ensureRunning().catch((error: unknown) => {
       if (closed || isRSessionProxyError(error, 'ECLOSED')) return;
       logger?.({
         level: 'error',
@@ -38,16 +39,16 @@ export async function serveExec(options: ExecOptions): Promise<ExecHandle> {
       });
     });
   };
-  supervisor.on('crash', start);
+  backend.on('crash', start);
   start();
   return {
     socketPath,
     rootPath: config.strippedPrefix ?? '/',
-    supervisor,
+    backend,
     adapter: front.adapter,
     close: async () => {
       closed = true;
-      supervisor.off('crash', start);
+      backend.off('crash', start);
       await front.close();
     },
   };

@@ -1,9 +1,24 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hasControlCharacters } from '../validate.js';
 
-/** What a running `serve` or `exec` says about itself, in `<instance dir>/status.json`. */
+/** The Slurm job behind a `slurm` instance, as its login side last saw it. */
+export interface StatusJob {
+  id: string;
+  /** RUNNING, PENDING… */
+  state: string;
+  reason?: string | undefined;
+  node?: string | undefined;
+  /** When its time limit ends it. */
+  endsAt?: string | undefined;
+  /** rserver's socket on the node. */
+  socket?: string | undefined;
+  /** Job steps opened so far: one per backend connection, and one that watches the job. */
+  steps?: number | undefined;
+}
+
+/** What a running `serve`, `exec` or `slurm` says about itself, in `<instance dir>/status.json`. */
 export interface StatusRecord {
-  kind: 'serve' | 'exec';
+  kind: 'serve' | 'exec' | 'slurm';
   instance: string;
   /** The supervisor's pid. */
   pid: number;
@@ -18,6 +33,7 @@ export interface StatusRecord {
   readySince?: string | undefined;
   lastActivity?: string | undefined;
   restarts?: number | undefined;
+  job?: StatusJob | undefined;
 }
 
 // Written atomically (temp file and rename), readable only by the owner like everything there.
@@ -55,7 +71,9 @@ export function parseStatusRecord(value: unknown): StatusRecord | undefined {
     typeof field === 'string' && field.length <= 4096 && !hasControlCharacters(field);
   const isCount = (field: unknown): field is number =>
     typeof field === 'number' && Number.isSafeInteger(field) && field >= 0;
-  if (record.kind !== 'serve' && record.kind !== 'exec') return undefined;
+  if (record.kind !== 'serve' && record.kind !== 'exec' && record.kind !== 'slurm') {
+    return undefined;
+  }
   if (!isCount(record.pid)) return undefined;
   if (!TEXT_FIELDS.every((name) => isText(record[name]))) return undefined;
   if (!OPTIONAL_TEXT.every((name) => record[name] === undefined || isText(record[name]))) {
@@ -64,5 +82,23 @@ export function parseStatusRecord(value: unknown): StatusRecord | undefined {
   if (!OPTIONAL_NUMBERS.every((name) => record[name] === undefined || isCount(record[name]))) {
     return undefined;
   }
+  if (record.job !== undefined && !isStatusJob(record.job, isText, isCount)) return undefined;
   return record as unknown as StatusRecord;
+}
+
+const JOB_TEXT = ['reason', 'node', 'endsAt', 'socket'] as const;
+
+function isStatusJob(
+  value: unknown,
+  isText: (field: unknown) => field is string,
+  isCount: (field: unknown) => field is number,
+): value is StatusJob {
+  if (typeof value !== 'object' || value === null) return false;
+  const job = value as Record<string, unknown>;
+  return (
+    isText(job.id) &&
+    isText(job.state) &&
+    JOB_TEXT.every((name) => job[name] === undefined || isText(job[name])) &&
+    (job.steps === undefined || isCount(job.steps))
+  );
 }

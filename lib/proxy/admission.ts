@@ -98,7 +98,7 @@ function reachBackend(core: AdapterCore, entry: Entry, exchange: Exchange): void
       refuseClient(req, client, 503, failure);
     } else {
       core.startInBackground(req);
-      answerClient(req, client, renderStartingPage(STARTING_PAGE_REFRESH));
+      answerClient(req, client, renderStartingPage(STARTING_PAGE_REFRESH, backend.progress));
     }
     return;
   }

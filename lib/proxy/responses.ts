@@ -77,11 +77,14 @@ export function renderError(status: number, error: Refusal, format: BodyFormat):
 }
 
 // Shown to a browser while rserver starts; it reloads itself, and the reload is answered by
-// RStudio once it is ready.
-export function renderStartingPage(refreshSeconds: number): Rendered {
+// RStudio once it is ready. `progress` is the backend's word on what the start waits for.
+export function renderStartingPage(refreshSeconds: number, progress?: string): Rendered {
   const body = htmlPage(
     'Starting RStudio…',
-    ['RStudio is starting. This page reloads itself until it is ready.'],
+    [
+      ...(progress ?? '').split('\n').filter((line) => line !== ''),
+      'RStudio is starting. This page reloads itself until it is ready.',
+    ],
     `\n<meta http-equiv="refresh" content="${refreshSeconds}">`,
   );
   return {

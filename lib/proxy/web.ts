@@ -65,7 +65,7 @@ function onProxyError(
       return;
     }
     if (restarting && isPageLoad(req.method, req.headers.accept)) {
-      answerClient(req, { res }, renderStartingPage(STARTING_PAGE_REFRESH));
+      answerClient(req, { res }, renderStartingPage(STARTING_PAGE_REFRESH, backend.progress));
       return;
     }
     refuseClient(req, { res }, status, failure);

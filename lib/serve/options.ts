@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import { normalizePrefix } from '../proxy/prefix.js';
 import type { SupervisorOptions } from '../rserver/supervisor.js';
 import type { ListenSpec } from './listen.js';
+import type { ServedBackendFactory } from './served-backend.js';
 import { generateToken, validateToken } from './token.js';
 
 export interface ServeOptions extends Omit<SupervisorOptions, 'rootPath' | 'socketPath'> {
@@ -41,11 +42,17 @@ export interface ServeOptions extends Omit<SupervisorOptions, 'rootPath' | 'sock
   /** At most this many such connections; the oldest makes room for a new one. Default 1024. */
   maxUnauthenticated?: number | undefined;
   logger?: Logger | undefined;
+  /**
+   * What runs rserver, made from the launcher options above (their `rootPath` is the prefix):
+   * default a Supervisor on this host; `createSlurmBackend` runs it in a Slurm job.
+   */
+  backend?: ServedBackendFactory | undefined;
 }
 
 export interface NormalizedServeOptions {
   /** For the supervisor: rserver's root path is the prefix, or `rootPath`. */
   supervisor: SupervisorOptions;
+  backend: ServedBackendFactory | undefined;
   listen: ListenSpec | undefined;
   /** With a leading and a trailing slash. */
   prefix: string;
@@ -89,12 +96,20 @@ export function normalizeServeOptions(options: ServeOptions = {}): NormalizedSer
     unauthenticatedTimeout = 30_000,
     maxUnauthenticated = 1024,
     logger,
+    backend,
     ...launch
   } = { ...options };
   const routed = `${normalizePrefix(prefix)}/`;
   const strippedPrefix = resolveRootPath(rootPath, routed);
+  if (backend !== undefined && typeof backend !== 'function') {
+    throw new RSessionProxyError(
+      'EINVALIDOPTION',
+      `Expected the \`backend\` option to be a function that makes the backend, got ${describe(backend)}.`,
+    );
+  }
   return {
     supervisor: { ...launch, logger, rootPath: strippedPrefix ?? routed },
+    backend,
     listen,
     prefix: routed,
     strippedPrefix,

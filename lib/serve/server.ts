@@ -1,6 +1,7 @@
 import { rmdir } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { dirname } from 'node:path';
+import type { InstanceLayout } from '../instance/layout.js';
 import { createProxyAdapter, type ProxyAdapter } from '../proxy/adapter.js';
 import { Supervisor } from '../rserver/supervisor.js';
 import { createTokenAuth } from './auth.js';
@@ -15,6 +16,7 @@ import {
   type ServeOptions,
 } from './options.js';
 import { createFrontRouter } from './router.js';
+import type { ServedBackend } from './served-backend.js';
 import { describeStatus, startStatusTicker } from './status-ticker.js';
 
 export type { ServeOptions } from './options.js';
@@ -27,7 +29,10 @@ export interface ServeHandle {
   readonly prefix: string;
   /** The URL to open: through the ssh tunnel's end for a Unix listener, with `?token=`. */
   readonly url: string;
-  readonly supervisor: Supervisor;
+  /** What runs rserver: the supervisor, or the backend the `backend` option made. */
+  readonly backend: ServedBackend;
+  /** The supervisor, when serve made one (without the `backend` option). */
+  readonly supervisor: Supervisor | undefined;
   readonly adapter: ProxyAdapter;
   /** Stops accepting, ends every connection, stops rserver and releases the instance. */
   close(): Promise<void>;
@@ -45,18 +50,18 @@ export async function startFront(config: NormalizedServeOptions): Promise<ServeH
   const warn = (message: string) => logger?.({ level: 'warn', source: 'rsession-proxy', message });
   // Every option is checked (the supervisor's too) before anything is written, and a socket
   // someone else chose before the instance is opened: a refusal leaves no directory behind.
-  const supervisor = new Supervisor(config.supervisor);
+  const { backend, supervisor } = makeBackend(config);
   const listenPath = config.listen && 'path' in config.listen ? config.listen.path : undefined;
   const created = listenPath !== undefined && (await prepareUnixListener(listenPath));
-  let layout: Awaited<ReturnType<Supervisor['open']>>;
+  let layout: InstanceLayout;
   try {
-    layout = await supervisor.open();
+    layout = await backend.open();
   } catch (error) {
     if (created) await rmdir(dirname(listenPath)).catch(() => undefined);
     throw error;
   }
   const adapter = createProxyAdapter({
-    backend: supervisor,
+    backend,
     prefix,
     trustProxy: config.trustProxy,
     onError: (error) => warn(error.message),
@@ -76,7 +81,7 @@ export async function startFront(config: NormalizedServeOptions): Promise<ServeH
     listener = await listen(server, config.listen ?? { path: layout.listenerSocketPath });
   } catch (error) {
     guard.close();
-    await supervisor.close();
+    await backend.close();
     throw error;
   }
   // The cookie names the listener, so it is made once the real port is known.
@@ -91,7 +96,7 @@ export async function startFront(config: NormalizedServeOptions): Promise<ServeH
     isAllowedHost: config.hostCheck ? createHostGuard(config.allowHosts) : () => true,
     adapter,
     guard,
-    getStatus: () => describeStatus(supervisor, adapter),
+    getStatus: () => describeStatus(backend, adapter),
     logger,
   });
   server.on('request', router.onRequest);
@@ -100,7 +105,7 @@ export async function startFront(config: NormalizedServeOptions): Promise<ServeH
 
   const ticker = await startStatusTicker({
     kind: config.kind,
-    supervisor,
+    backend,
     adapter,
     layout,
     listener,
@@ -110,7 +115,7 @@ export async function startFront(config: NormalizedServeOptions): Promise<ServeH
   });
   // rserver died, or a tmp cleaner took its socket or directory: the next request starts a new
   // one, and without this line nobody would learn why the old one went.
-  supervisor.on('crash', (error: Error) => warn(error.message));
+  backend.on('crash', (error: Error) => warn(error.message));
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -121,7 +126,7 @@ export async function startFront(config: NormalizedServeOptions): Promise<ServeH
       await adapter.close();
       server.closeAllConnections();
       await stopped;
-      await supervisor.close();
+      await backend.close();
     })());
 
   const host = 'path' in listener ? 'localhost:8787' : formatHostForUrl(listener);
@@ -131,10 +136,21 @@ export async function startFront(config: NormalizedServeOptions): Promise<ServeH
     token,
     prefix,
     url: `http://${host}${prefix}${query}`,
+    backend,
     supervisor,
     adapter,
     close,
   };
+}
+
+// The backend the `backend` option makes, or a supervisor of rserver on this host.
+function makeBackend(config: NormalizedServeOptions): {
+  backend: ServedBackend;
+  supervisor: Supervisor | undefined;
+} {
+  if (config.backend) return { backend: config.backend(config.supervisor), supervisor: undefined };
+  const supervisor = new Supervisor(config.supervisor);
+  return { backend: supervisor, supervisor };
 }
 
 function formatHostForUrl(listener: { host: string; port: number }): string {

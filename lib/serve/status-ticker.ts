@@ -1,15 +1,16 @@
+import type { InstanceLayout } from '../instance/layout.js';
 import type { Logger } from '../logger.js';
 import type { ProxyAdapter } from '../proxy/adapter.js';
-import type { Supervisor } from '../rserver/supervisor.js';
 import { writeStatusRecord } from '../instance/status.js';
 import { formatListenSpec, type ListenSpec } from './listen.js';
+import type { ServedBackend } from './served-backend.js';
 
 export interface StatusTickerOptions {
-  /** `serve`, or `exec` (serveExec): `status` and `stop` treat both alike. */
+  /** `serve`, or `exec` (serveExec), unless the backend names its own (`slurm`). */
   kind: 'serve' | 'exec';
-  supervisor: Supervisor;
+  backend: ServedBackend;
   adapter: ProxyAdapter;
-  layout: Awaited<ReturnType<Supervisor['open']>>;
+  layout: InstanceLayout;
   listener: ListenSpec;
   prefix: string;
   /** Stop rserver after this many ms without traffic; 0 never. */
@@ -24,9 +25,10 @@ export interface StatusTicker {
 
 const isoOrUndefined = (ms: number) => (ms ? new Date(ms).toISOString() : undefined);
 
-// What the status endpoint answers: rserver's state and how busy it has been.
-export function describeStatus(supervisor: Supervisor, adapter: ProxyAdapter) {
-  const status = supervisor.status;
+// What the status endpoint answers: rserver's state and how busy it has been (and the Slurm
+// job that runs it, for one that does).
+export function describeStatus(backend: ServedBackend, adapter: ProxyAdapter) {
+  const status = backend.status;
   return {
     state: status.state,
     pid: status.pid ?? null,
@@ -36,6 +38,7 @@ export function describeStatus(supervisor: Supervisor, adapter: ProxyAdapter) {
     lastActivity: isoOrUndefined(adapter.lastActivity) ?? null,
     restarts: status.restarts,
     lastError: status.lastError ?? null,
+    ...(status.job && { job: status.job }),
   };
 }
 
@@ -43,40 +46,46 @@ export function describeStatus(supervisor: Supervisor, adapter: ProxyAdapter) {
 // change, and on each tick for the last activity), and stops rserver after `idleTimeout`
 // without traffic: it starts again on the next request.
 export async function startStatusTicker(options: StatusTickerOptions): Promise<StatusTicker> {
-  const { kind, supervisor, adapter, layout, listener, prefix, idleTimeout, logger } = options;
+  const { kind, backend, adapter, layout, listener, prefix, idleTimeout, logger } = options;
   const startedAt = new Date().toISOString();
   let stopped = false;
-  const write = async () => {
+  const writeNow = async () => {
     if (stopped) return;
+    const status = backend.status;
     await writeStatusRecord(layout.statusFile, {
-      kind,
+      kind: status.kind ?? kind,
       instance: layout.name,
       pid: process.pid,
-      socket: layout.socketPath,
+      socket: status.socketPath,
       listener: formatListenSpec(listener),
       prefix,
       startedAt,
-      state: supervisor.state,
-      rserverPid: supervisor.status.pid,
-      readySince: supervisor.status.readySince?.toISOString(),
+      state: status.state,
+      rserverPid: status.pid,
+      readySince: status.readySince?.toISOString(),
       lastActivity: isoOrUndefined(adapter.lastActivity),
-      restarts: supervisor.status.restarts,
+      restarts: status.restarts,
+      job: status.job,
     }).catch(() => undefined);
   };
+  // One write at a time, in order: two racing writes could leave the older record last.
+  let writing = Promise.resolve();
+  const write = () => (writing = writing.then(writeNow));
   const onState = () => void write();
   await write();
-  supervisor.on('state', onState);
+  backend.on('state', onState);
+  backend.on('status', onState);
 
   const tick = () => {
     void write();
-    if (idleTimeout === 0 || supervisor.state !== 'running') return;
+    if (idleTimeout === 0 || backend.state !== 'running') return;
     if (Date.now() - adapter.lastActivity <= idleTimeout) return;
     logger?.({
       level: 'info',
       source: 'rsession-proxy',
       message: `no traffic for ${Math.round(idleTimeout / 60_000)} min: stopping rserver until the next request`,
     });
-    void supervisor.stop();
+    void backend.stop();
   };
   const ticker = setInterval(tick, Math.min(15_000, Math.max(250, idleTimeout / 4 || 15_000)));
   ticker.unref();
@@ -85,7 +94,8 @@ export async function startStatusTicker(options: StatusTickerOptions): Promise<S
     stop() {
       stopped = true;
       clearInterval(ticker);
-      supervisor.off('state', onState);
+      backend.off('state', onState);
+      backend.off('status', onState);
     },
   };
 }

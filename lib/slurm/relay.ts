@@ -54,16 +54,27 @@ async function connectSocket(socketPath: string): Promise<Socket> {
   });
 }
 
+// How the kernel tells a Unix socket's peer that the other end has closed while it is still
+// being written to: EOF, ECONNRESET (the closer left bytes unread) or EPIPE (a write after its
+// close), whichever comes first. Which one depends on timing alone, so they mean the same here.
+const PEER_CLOSED = new Set(['ECONNRESET', 'EPIPE']);
+
 // Relays `input` to the socket and the socket to `output`. The end of `input` half-closes the
 // socket (an HTTP server still answers what it was sent); the relay ends when the socket has
 // closed and all it sent has been written out, because a relay that stops at the socket's close
-// drops the tail of a download still buffered on its way to `output`.
+// drops the tail of a download still buffered on its way to `output`. The server closing the
+// connection, even in the middle of a request, is the connection's end, not a failure: what it
+// sent is relayed (all of it after a clean close; an abort, like a reset, may lose it), the rest
+// of `input` is dropped, and the login side's HTTP framing tells a cut-off answer from a whole.
 export async function relayUnixSocket(socketPath: string, stdio: RelayStdio): Promise<void> {
   const socket = await connectSocket(socketPath);
   const { input, output } = stdio;
   return new Promise((resolve, reject) => {
     let failure: Error | undefined;
-    socket.on('error', (error) => {
+    // Nothing more can go to a server that has closed its end.
+    socket.once('end', () => input.unpipe(socket));
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== undefined && PEER_CLOSED.has(error.code)) return;
       failure ??= new RSessionProxyError(
         'EBACKEND',
         `relay: the connection to ${socketPath} on ${hostname()} failed: ${error.message}`,

@@ -55,6 +55,16 @@ function validateStepOptions(options: StepConnectionOptions): void {
 // which the node may not have (slurmstepd then complains on stderr and uses /tmp).
 export function buildStepArgs(options: StepConnectionOptions): string[] {
   return [
+    ...buildStepPrefix(options),
+    ...options.command,
+    'relay',
+    `--socket=${options.socketPath}`,
+  ];
+}
+
+// What every step of ours asks srun for, before the command it runs.
+export function buildStepPrefix(options: { jobId: string; node?: string | undefined }): string[] {
+  return [
     `--jobid=${options.jobId}`,
     '--overlap',
     '--unbuffered',
@@ -62,10 +72,18 @@ export function buildStepArgs(options: StepConnectionOptions): string[] {
     '--ntasks=1',
     '--chdir=/',
     ...(options.node === undefined ? [] : [`--nodelist=${options.node}`]),
-    ...options.command,
-    'relay',
-    `--socket=${options.socketPath}`,
   ];
+}
+
+// srun's words for a step into a job that has ended ("Slurm job 7 has expired", then "Check
+// SLURM_JOB_ID environment variable. Expired or invalid job 7") speak of a variable the user
+// never set: they become one line that says what happened.
+export function translateStepLines(lines: readonly string[]): string[] {
+  return lines.flatMap((line) => {
+    if (/Check SLURM_JOB_ID environment variable/.test(line)) return [];
+    const expired = /Slurm job (\S+) has expired/.exec(line);
+    return expired ? [`srun: job ${expired[1] ?? ''} has ended`] : [line];
+  });
 }
 
 // One line from what srun and the relay printed: their last few lines, the relay's reason first.
@@ -75,7 +93,7 @@ export function describeStepFailure(
   stderr: readonly string[],
 ): string {
   const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code ?? '?'}`;
-  const said = stderr
+  const said = translateStepLines(stderr)
     .map((line) => line.trim())
     .filter((line) => line !== '')
     .slice(-3);
@@ -139,6 +157,8 @@ export class StepConnection extends Duplex {
     stdin.on('error', () => undefined);
     stdin.on('close', () => this.#releaseWrite());
     stdout.on('data', (chunk: Buffer) => {
+      // Destroyed: the rest is drained and dropped, so that srun can end.
+      if (this.destroyed) return;
       this.#bytesRead += chunk.length;
       this.#touch();
       if (!this.push(chunk)) stdout.pause();
@@ -223,6 +243,7 @@ export class StepConnection extends Duplex {
   // an unref()ed connection is ref()ed again for that wait, or the process would exit first.
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.setTimeout(0);
+    this.#child.stdout.resume();
     this.#releaseWrite();
     this.ref();
     this.#stop();

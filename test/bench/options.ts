@@ -14,6 +14,8 @@ export interface BenchOptions {
   outDir: string;
   /** Only regenerate the .md and .svg from the .json in outDir. */
   reportOnly: boolean;
+  /** Measure the Slurm path too (as root, with Slurm installed). */
+  slurm: boolean;
   help: boolean;
 }
 
@@ -26,6 +28,7 @@ export const USAGE = `npm run bench -- [options]
   --only a,b       contenders among ${CONTENDERS.join(', ')}
   --out DIR        where benchmarks.json/.md/.svg go (default docs/)
   --report         only regenerate benchmarks.md and .svg from DIR/benchmarks.json
+  --no-slurm       leave out the Slurm path (it needs root and Slurm; about two minutes)
 `;
 
 const FULL: Settings = {
@@ -64,6 +67,7 @@ export function parseOptions(argv: readonly string[], root: string): BenchOption
       only: { type: 'string' },
       out: { type: 'string' },
       report: { type: 'boolean' },
+      'no-slurm': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -88,6 +92,7 @@ export function parseOptions(argv: readonly string[], root: string): BenchOption
       values.out ??
       (mode === 'quick' ? join(tmpdir(), 'rsession-proxy-bench') : join(root, 'docs')),
     reportOnly: values.report === true,
+    slurm: values['no-slurm'] !== true,
     help: values.help === true,
   };
 }

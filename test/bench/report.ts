@@ -2,6 +2,7 @@ import { formatValue } from './chart.js';
 import { CONTENDER_LABELS } from './contenders.js';
 import { checkFloors } from './floors.js';
 import { renderLearned, renderMethod } from './learned.js';
+import { renderSlurm } from './slurm-report.js';
 import { KIB_TO_MB, METRICS, summarize, summarizeColdStart, type Results } from './results.js';
 import { spread, type Spread } from './stats.js';
 
@@ -101,6 +102,7 @@ ${renderFloors(results)}
 
 ${renderColdStart(results)}
 
+${renderSlurm(results)}
 ${renderLearned(results)}
 ${renderMethod(results)}
 ## Reproduce

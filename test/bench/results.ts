@@ -1,6 +1,7 @@
 import type { ColdStartSample } from './cold-start.js';
 import type { ContenderName } from './contenders.js';
 import type { Machine } from './machine.js';
+import type { SlurmResults } from './slurm.js';
 import type { DownloadResult, HttpMeasurement, WsEchoResult } from './measure.js';
 import { spread, type Spread } from './stats.js';
 
@@ -64,6 +65,8 @@ export interface Results {
   nginxConfig: string | undefined;
   runs: ContenderRun[];
   coldStart: ColdStartSeries[];
+  /** The Slurm path (test/bench/slurm.ts), when it ran. */
+  slurm?: SlurmResults | undefined;
 }
 
 export interface Metric {

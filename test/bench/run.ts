@@ -15,6 +15,8 @@ import { stopAllOnExit } from './processes.js';
 import { renderReport } from './report.js';
 import type { ContenderRun, Results } from './results.js';
 import { getRoundOrder, runColdStarts, runLoadPhase, runMemoryPhase } from './rounds.js';
+import { getSlurmSkipReason, runSlurmSection } from './slurm.js';
+import { checkSlurmFloors } from './slurm-report.js';
 import { ensureTools } from './tools.js';
 import { writeWrkScript } from './wrk.js';
 
@@ -54,6 +56,12 @@ async function measure(options: BenchOptions): Promise<Results> {
       }
     }
     const coldStart = contenders.includes('serve') ? await runColdStarts(context) : [];
+    const slurmSkip = options.slurm ? getSlurmSkipReason() : 'the Slurm path (--no-slurm)';
+    if (slurmSkip !== undefined) skipped.push(slurmSkip);
+    const slurm =
+      slurmSkip === undefined
+        ? await runSlurmSection(context, options.mode === 'quick' ? 2 ** 25 : 2 ** 27)
+        : undefined;
     return {
       version: 1,
       generatedAt: new Date().toISOString(),
@@ -67,6 +75,7 @@ async function measure(options: BenchOptions): Promise<Results> {
         : undefined,
       runs,
       coldStart,
+      slurm,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -106,6 +115,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   for (const check of checkFloors(results)) {
     const verdict = check.met === undefined ? 'n/a   ' : check.met ? 'met   ' : 'MISSED';
     log(`${verdict} ${check.contender}: ${check.floor}: ${check.figure}`);
+  }
+  for (const check of results.slurm ? checkSlurmFloors(results.slurm) : []) {
+    const verdict = check.met === undefined ? 'n/a   ' : check.met ? 'met   ' : 'MISSED';
+    log(`${verdict} slurm: ${check.floor}: ${check.figure}`);
   }
   log(`wrote ${join(options.outDir, 'benchmarks.md')} (and .json, .svg)`);
   return 0;

@@ -42,30 +42,34 @@ const HOSTILE: Record<string, string> = {
 const FLAGS: Record<string, { commands: string[]; wrong: string[] }> = {
   socket: { commands: ['exec', 'stop'], wrong: ['rstudio.sock', '/tmp/../etc/x.sock'] },
   'root-path': { commands: ['exec'], wrong: ['/a/../b/', '/a b/', '/a?b'] },
-  rserver: { commands: ['exec', 'serve', 'doctor'], wrong: ['rserver', './rserver'] },
-  r: { commands: ['exec', 'serve', 'doctor'], wrong: ['R'] },
-  timeout: { commands: ['exec', 'serve'], wrong: ['abc', '-1', '0', '1e9', '5s', '99999'] },
+  rserver: { commands: ['exec', 'serve', 'slurm', 'doctor'], wrong: ['rserver', './rserver'] },
+  r: { commands: ['exec', 'serve', 'slurm', 'doctor'], wrong: ['R'] },
+  timeout: {
+    commands: ['exec', 'serve', 'slurm'],
+    wrong: ['abc', '-1', '0', '1e9', '5s', '99999'],
+  },
   'runtime-dir': {
-    commands: ['exec', 'serve', 'status', 'stop', 'doctor'],
+    commands: ['exec', 'serve', 'slurm', 'status', 'stop', 'doctor'],
     wrong: ['run', '/tmp/./x'],
   },
-  'log-format': { commands: ['exec', 'serve'], wrong: ['xml', 'JSON'] },
+  'log-format': { commands: ['exec', 'serve', 'slurm'], wrong: ['xml', 'JSON'] },
   listen: {
-    commands: ['serve'],
+    commands: ['serve', 'slurm'],
     wrong: ['8787', 'unix:rel.sock', 'unix:/a/../b', 'host:99999', 'http://x:1', ':8787'],
   },
-  prefix: { commands: ['serve'], wrong: ['/a/../b', '/a#b', '/%2e%2e/'] },
+  prefix: { commands: ['serve', 'slurm'], wrong: ['/a/../b', '/a#b', '/%2e%2e/'] },
   token: {
-    commands: ['serve'],
+    commands: ['serve', 'slurm'],
     wrong: ['short', 'has space in it 1234567890', 'ünicode-ünicode-ünicode'],
   },
-  'token-file': { commands: ['serve'], wrong: ['token.txt'] },
+  'token-file': { commands: ['serve', 'slurm'], wrong: ['token.txt'] },
   instance: {
-    commands: ['serve', 'stop', 'doctor'],
+    commands: ['serve', 'slurm', 'stop', 'doctor'],
     wrong: ['.', '..', '../x', 'a/b', 'x'.repeat(33), 'a b'],
   },
-  'idle-timeout': { commands: ['serve'], wrong: ['never', '-5', '0', '1e12'] },
-  'allow-host': { commands: ['serve'], wrong: ['evil.example/path', 'a b', 'host:80'] },
+  'idle-timeout': { commands: ['serve', 'slurm'], wrong: ['never', '-5', '0', '1e12'] },
+  'allow-host': { commands: ['serve', 'slurm'], wrong: ['evil.example/path', 'a b', 'host:80'] },
+  'slurm-job': { commands: ['exec'], wrong: ['job-dir', '/tmp/../x'] },
 };
 
 describe('usage errors: exit 2 with one line saying what is wrong', () => {
@@ -102,6 +106,15 @@ describe('usage errors: exit 2 with one line saying what is wrong', () => {
     ['value for a switch', ['serve', '--no-token=yes'], /--no-token does not take a value/],
     ['stray argument', ['status', 'now'], /unexpected argument now/],
     ['exec without --socket', ['exec'], /--socket=PATH is required/],
+    [
+      'exec with a socket and a Slurm job',
+      ['exec', '--socket=/tmp/x/s.sock', '--slurm-job=/tmp/x'],
+      /--slurm-job chooses the socket on the node itself/,
+    ],
+    ['exec --slurm-job outside a job', ['exec', '--slurm-job=/tmp/x'], /SLURM_JOB_ID is not set/],
+    ['slurm with --wrap', ['slurm', '--', '--wrap=sleep 1'], /--wrap cannot be used here/],
+    ['slurm with --array', ['slurm', '--', '--array=1-4'], /--array cannot be used here/],
+    ['slurm --demo', ['slurm', '--demo'], /unknown option --demo/],
     [
       'two token sources',
       ['serve', '--no-token', '--token=abcdefghijklmnop1234'],
@@ -147,7 +160,7 @@ describe('usage errors: exit 2 with one line saying what is wrong', () => {
   });
 
   test('--help and --version', async () => {
-    for (const command of ['exec', 'serve', 'status', 'stop', 'doctor']) {
+    for (const command of ['exec', 'serve', 'slurm', 'status', 'stop', 'doctor']) {
       const help = await run([command, '--help']);
       assert.equal(help.code, 0);
       assert.match(help.stdout, new RegExp(`^Usage: rsession-proxy ${command}`));

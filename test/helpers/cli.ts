@@ -171,7 +171,16 @@ export async function startCli(
   timeout = 20_000,
   argv?: [string, string[]],
 ): Promise<RunningCli> {
-  const cli = new CliProcess(args, env, argv);
+  return waitForServeUrl(new CliProcess(args, env, argv), timeout);
+}
+
+// Resolves once a started serve (or slurm) printed the URL to open; kills it if it does not
+// within `timeout` ms. `stopTimeout` is how long its SIGTERM may take before the SIGKILL.
+export async function waitForServeUrl(
+  cli: CliProcess,
+  timeout: number,
+  stopTimeout = 20_000,
+): Promise<RunningCli> {
   let line: string;
   try {
     line = await cli.waitFor(/^\s+http:\/\/\S+/, timeout);
@@ -188,7 +197,7 @@ export async function startCli(
     token: url.searchParams.get('token') ?? undefined,
     stdout: () => cli.stdout,
     stderr: () => cli.stderr,
-    stop: (stopTimeout = 20_000) => cli.stop('SIGTERM', stopTimeout),
+    stop: (timeoutMs = stopTimeout) => cli.stop('SIGTERM', timeoutMs),
   };
 }
 

@@ -177,6 +177,9 @@ export function buildSlurmConf(input: ConfInput): string {
     ['InactiveLimit', 0],
     ['MinJobAge', 300],
     ['ReturnToService', 2],
+    // The node may be declared with more CPUs than it has (startSlurmCluster's `cpus`), so that
+    // the jobs of tests that run side by side do not queue behind each other.
+    ['SlurmdParameters', 'config_overrides'],
     ['EnforcePartLimits', 'ALL'],
     ['MailProg', '/bin/true'],
   ];
@@ -458,8 +461,13 @@ class Cluster implements SlurmCluster {
   }
 }
 
+export interface ClusterOptions {
+  /** CPUs to declare for the node instead of the ones it has (Slurm's bookkeeping only). */
+  cpus?: number | undefined;
+}
+
 // Starts a cluster in a new directory; on failure nothing of it is left.
-export async function startSlurmCluster(): Promise<SlurmCluster> {
+export async function startSlurmCluster(options: ClusterOptions = {}): Promise<SlurmCluster> {
   if (MISSING.length > 0) {
     throw new Error(
       `Slurm is not installed: missing Debian packages ${MISSING.join(', ')} (apt-get install --no-install-recommends slurmctld slurmd slurm-client munge; .ci/run does)`,
@@ -468,7 +476,7 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'rsp-slurm-'));
   chmodSync(dir, 0o755);
   const { cpus, memory } = await describeNode();
-  const cluster = new Cluster(dir, hostname().split('.')[0] ?? 'localhost', cpus);
+  const cluster = new Cluster(dir, hostname().split('.')[0] ?? 'localhost', options.cpus ?? cpus);
   try {
     await cluster.start(memory);
   } catch (error) {
@@ -480,10 +488,10 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
 
 // Registers hooks (call it inside a describe) that start one cluster before the suite and stop
 // it after; the returned handle is usable by the time tests run.
-export function useSlurmCluster(): { readonly cluster: SlurmCluster } {
+export function useSlurmCluster(options: ClusterOptions = {}): { readonly cluster: SlurmCluster } {
   const handle: { cluster?: SlurmCluster } = {};
   before(async () => {
-    handle.cluster = await startSlurmCluster();
+    handle.cluster = await startSlurmCluster(options);
   });
   after(async () => {
     await handle.cluster?.stop();

@@ -110,21 +110,39 @@ describe('rsession-proxy relay', () => {
     assert.equal(output.writableFinished, true);
   });
 
-  test('a connection the server breaks off is an error', async () => {
-    // A Unix socket closed with unread data in it resets its peer (ECONNRESET): the server
-    // answers the first bytes of a long request and goes away while the rest is still coming.
+  // A server that closes its end while the request still comes: what it sent arrives, the rest
+  // of the request is dropped, and the relay ends cleanly.
+  test('a server that answers and closes mid-request: its answer arrives, exit 0', async () => {
+    const answer = randomBytes(1000);
+    const { path } = await listen((socket) => {
+      socket.once('data', () => socket.end(answer));
+      socket.resume();
+    });
+    const run = await runRelay(path, randomBytes(8 * 1024 * 1024));
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stderr, '');
+    assert.equal(sha256(run.stdout), sha256(answer));
+  });
+
+  // A server that stops reading and goes away aborts the connection: the kernel tells the relay
+  // with an EOF, an ECONNRESET (bytes were left unread) or an EPIPE (its next write), by timing
+  // alone, and like a reset over TCP it may take the answer with it (node:net drops a socket at
+  // a failed write). The relay ends the same way each time: exit 0, nothing on stderr, the
+  // answer or a part of it; the login side's HTTP framing tells a cut-off answer from a whole.
+  test('a server that aborts mid-request ends the relay the same way however the kernel says it', async () => {
+    const answer = randomBytes(1000);
     const { path } = await listen((socket) => {
       socket.once('data', () => {
         socket.pause();
-        socket.write(Buffer.alloc(1000, 1), () => socket.destroy());
+        socket.write(answer, () => socket.destroy());
       });
     });
-    const run = await runRelay(path, randomBytes(8 * 1024 * 1024));
-    assert.equal(run.code, 1, run.stderr);
-    assert.match(
-      run.stderr,
-      /relay: the connection to .*backend\.sock on \S+ failed: .*(ECONNRESET|EPIPE)/,
-    );
+    for (let run = 0; run < 3; run++) {
+      const result = await runRelay(path, randomBytes(8 * 1024 * 1024));
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stderr, '');
+      assert.ok(result.stdout.equals(answer.subarray(0, result.stdout.length)), 'a prefix');
+    }
   });
 
   test('no socket, or nothing listening: exit 1 saying which', async () => {

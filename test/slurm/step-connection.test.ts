@@ -254,7 +254,7 @@ describe('backend connections as Slurm steps', { skip: slurmSkipReason }, () => 
     assert.match(
       error.message,
       new RegExp(
-        `^The Slurm step into job ${target.jobId} ended: srun exited with code 1: srun: error: (Slurm job ${target.jobId} has expired|Unable to create step for job ${target.jobId})`,
+        `^The Slurm step into job ${target.jobId} ended: srun exited with code 1: srun: (job ${target.jobId} has ended|error: Unable to create step for job ${target.jobId})`,
       ),
     );
     t.diagnostic(`a new step into the ended job: ${error.message}`);
@@ -330,6 +330,14 @@ describe('step connections without Slurm', () => {
         { code: 1, signal: null },
         ['a', '', 'b', 'c', 'd'],
         'The Slurm step into job 7 ended: srun exited with code 1: b / c / d.',
+      ],
+      [
+        { code: 1, signal: null },
+        [
+          'srun: error: Slurm job 7 has expired',
+          'srun: Check SLURM_JOB_ID environment variable. Expired or invalid job 7',
+        ],
+        'The Slurm step into job 7 ended: srun exited with code 1: srun: job 7 has ended.',
       ],
     ];
     for (const [exit, stderr, message] of table) {
