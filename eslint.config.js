@@ -24,6 +24,24 @@ export default tseslint.config(
     },
   },
   {
+    // The CLI is a client of the library like any other: it may import only what a library user
+    // can (issue #13).
+    files: ['bin/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)lib/(?!index\\.js$)',
+              message: 'bin/ imports the library only through lib/index.js, its public API.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {

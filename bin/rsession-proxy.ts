@@ -10,16 +10,11 @@ silenceWarning('DEP0060');
 // (bin/cli/relay.ts); every other command loads the CLI and the library.
 process.exit(
   argv[0] === 'relay'
-    ? await (
-        await import('./cli/relay.js')
-      ).runRelayCommand(argv.slice(1), {
-        stdin: process.stdin,
-        stdout: process.stdout,
-        stderr: process.stderr,
-      })
+    ? await (await import('./cli/relay.js')).runRelayCommand(argv.slice(1), process)
     : await (
         await import('./cli/main.js')
       ).main(argv, {
+        stdin: process.stdin,
         stdout: process.stdout,
         stderr: process.stderr,
         env: process.env,

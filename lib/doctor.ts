@@ -1,14 +1,21 @@
 import { existsSync, lstatSync } from 'node:fs';
 import { getStateDirs } from './instance/state-dir.js';
-import { assertLayoutFits, resolveInstanceLayout } from './instance/layout.js';
+import { assertLayoutFits, resolveInstanceLayout, type InstanceLayout } from './instance/layout.js';
 import { listRuntimeBaseCandidates } from './instance/runtime-base.js';
 import { assertSocketPathLength } from './instance/socket-path.js';
 import { getPrivacyProblem, getUid } from './private-dir.js';
 import { findR, findRServer } from './rserver/find.js';
-import { normalizeLaunchOptions, type LaunchOptions } from './rserver/options.js';
+import { normalizeLaunchOptions } from './rserver/options.js';
 import { probeRServer } from './rserver/probe.js';
 import { detectSandbox } from './rserver/sandbox-detect.js';
 import { findPdeathsigSetpriv } from './rserver/setpriv.js';
+import { formatListenSpec } from './serve/listen.js';
+import {
+  normalizeServeOptions,
+  type NormalizedServeOptions,
+  type ServeOptions,
+} from './serve/options.js';
+import { readTokenFile } from './serve/token-file.js';
 
 export interface DoctorCheck {
   name: string;
@@ -83,7 +90,10 @@ async function checkRServer(options: ReturnType<typeof normalizeLaunchOptions>) 
 
 // The runtime directory: each candidate passed over (an unsafe parent, too long a path, an
 // XDG_RUNTIME_DIR that is not the user's) is advice; a refused one, or none at all, blocks.
-function checkRuntimeDirs(options: ReturnType<typeof normalizeLaunchOptions>): DoctorCheck[] {
+function checkRuntimeDirs(options: ReturnType<typeof normalizeLaunchOptions>): {
+  checks: DoctorCheck[];
+  layout: InstanceLayout | undefined;
+} {
   const checks: DoctorCheck[] = [];
   for (const candidate of listRuntimeBaseCandidates({
     runtimeDir: options.instance.runtimeDir,
@@ -114,7 +124,7 @@ function checkRuntimeDirs(options: ReturnType<typeof normalizeLaunchOptions>): D
     layout = resolveInstanceLayout(options.instance);
   } catch (error) {
     checks.push(fromError('runtime directory', error));
-    return checks;
+    return { checks, layout: undefined };
   }
   checks.push({
     name: 'runtime directory',
@@ -125,27 +135,66 @@ function checkRuntimeDirs(options: ReturnType<typeof normalizeLaunchOptions>): D
   checks.push(checkDir('runtime directory private', layout.base.path));
   checks.push(checkDir('instance directory private', layout.dir));
   checks.push(checkDir('state directory private', getStateDirs().data));
-  for (const [name, check] of [
-    ['socket paths within 107 bytes', () => assertLayoutFits(layout)],
-    [
-      'listener socket path within 107 bytes',
-      () => assertSocketPathLength(layout.listenerSocketPath, 'listener socket'),
-    ],
-  ] as const) {
+  try {
+    assertLayoutFits(layout);
+    checks.push({ name: 'socket paths within 107 bytes', ok: true, blocking: true, detail: 'ok' });
+  } catch (error) {
+    checks.push(fromError('socket paths within 107 bytes', error));
+  }
+  return { checks, layout };
+}
+
+/** What the doctor checks against: serve's options (the launcher's among them). */
+export type DoctorOptions = ServeOptions;
+
+// serve's listener and token file, where the options or the environment name them.
+async function checkServeOptions(
+  config: NormalizedServeOptions,
+  defaultListener: string | undefined,
+): Promise<DoctorCheck[]> {
+  const checks: DoctorCheck[] = [];
+  const listen = config.listen;
+  if (listen !== undefined && !('path' in listen)) {
+    checks.push({
+      name: 'listener',
+      ok: true,
+      blocking: true,
+      detail: `TCP ${formatListenSpec(listen)} (a token is required)`,
+    });
+  } else {
+    const path = listen?.path ?? defaultListener;
+    if (path !== undefined) {
+      const name = 'listener socket path within 107 bytes';
+      try {
+        assertSocketPathLength(path, 'listener socket');
+        checks.push({ name, ok: true, blocking: true, detail: path });
+      } catch (error) {
+        checks.push(fromError(name, error));
+      }
+    }
+  }
+  if (config.token.from === 'file') {
     try {
-      check();
-      checks.push({ name, ok: true, blocking: true, detail: 'ok' });
+      await readTokenFile(config.token.path);
+      checks.push({ name: 'token file', ok: true, blocking: true, detail: config.token.path });
     } catch (error) {
-      checks.push(fromError(name, error));
+      checks.push(fromError('token file', error));
     }
   }
   return checks;
 }
 
-// Everything that decides whether a start can work here, each with a hint when it cannot.
-export async function runDoctor(options: LaunchOptions = {}): Promise<DoctorCheck[]> {
-  const normalized = normalizeLaunchOptions(options);
-  const checks = [...(await checkRServer(normalized)), ...checkRuntimeDirs(normalized)];
+// Everything that decides whether a start can work here, each with a hint when it cannot: the
+// same options and environment variables as serve.
+export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorCheck[]> {
+  const config = normalizeServeOptions(options);
+  const normalized = normalizeLaunchOptions(config.supervisor);
+  const runtime = checkRuntimeDirs(normalized);
+  const checks = [
+    ...(await checkRServer(normalized)),
+    ...runtime.checks,
+    ...(await checkServeOptions(config, runtime.layout?.listenerSocketPath)),
+  ];
   const setpriv = await findPdeathsigSetpriv(normalized.env);
   checks.push({
     name: 'setpriv --pdeathsig available',

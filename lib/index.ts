@@ -1,4 +1,17 @@
 export { RSessionProxyError, isRSessionProxyError, type ErrorCode } from './errors.js';
+export { hasControlCharacters } from './validate.js';
+export {
+  ENVIRONMENT_VARIABLES,
+  parseSetting,
+  readEnvironment,
+  readSetting,
+  type DemoMode,
+  type EnvironmentVariable,
+  type FromEnvironment,
+  type LogFormat,
+  type Settings,
+  type VariableScope,
+} from './environment.js';
 export { assertPrivateDir, ensurePrivateDir } from './private-dir.js';
 export { validateInstanceName } from './instance/name.js';
 export { INSTANCE_MARKER } from './instance/marker.js';
@@ -43,7 +56,13 @@ export type {
   SocketEndpoint,
 } from './backend.js';
 export type { LogEntry, LogLevel, Logger } from './logger.js';
-export { findRServer, RSERVER_INSTALL_PATHS, type FindRServerOptions } from './rserver/find.js';
+export {
+  findR,
+  findRServer,
+  RSERVER_INSTALL_PATHS,
+  type FindRServerOptions,
+} from './rserver/find.js';
+export { assertSocketSupport, findUsableRServer } from './rserver/usable.js';
 export { probeRServer, parseHelpOptions, type RServerProbe } from './rserver/probe.js';
 export {
   MANAGED_OPTIONS,
@@ -73,12 +92,17 @@ export { type ProxyAdapterOptions } from './proxy/options.js';
 export { rewriteLocation, type LocationContext } from './proxy/location.js';
 export { serve, type ServeHandle, type ServeOptions } from './serve/server.js';
 export type { ServedBackend, ServedBackendFactory, ServedStatus } from './serve/served-backend.js';
-export { normalizeServeOptions, validateAllowHost } from './serve/options.js';
+export {
+  normalizeServeOptions,
+  type NormalizedServeOptions,
+  type TokenSource,
+} from './serve/options.js';
 export { generateToken, getTokenProblem, validateToken } from './serve/token.js';
 export { readTokenFile } from './serve/token-file.js';
 export { parseListenSpec, type ListenSpec } from './serve/listen.js';
-export { createHostGuard, LOOPBACK_HOSTS } from './serve/host-guard.js';
-export { runDoctor, type DoctorCheck } from './doctor.js';
+export { createHostGuard, LOOPBACK_HOSTS, validateAllowHost } from './serve/host-guard.js';
+export { runDoctor, type DoctorCheck, type DoctorOptions } from './doctor.js';
+export { relayUnixSocket, type RelayStdio } from './slurm/relay.js';
 export { serveExec, type ExecHandle } from './exec/serve-exec.js';
 export { type ExecOptions } from './exec/options.js';
 export { getSignalExitStatus } from './exec/exit-status.js';

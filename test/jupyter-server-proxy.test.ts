@@ -17,6 +17,7 @@ import { markedPidsUnder } from './helpers/leftovers.js';
 import { waitUntil } from './helpers/proc.js';
 import { waitForExit } from './helpers/processes.js';
 import { FAKE_R, RSERVER_DOUBLE, writeRserverVariant } from './helpers/rserver-double.js';
+import { IDE_PAGE_TITLE } from './fixtures/rserver/ide-page.js';
 import { closeWebSocket, nextMessage, openWebSocket } from './helpers/ws-client.js';
 
 const doc = readFileSync(
@@ -142,6 +143,13 @@ interface StatusRecord {
   prefix?: string;
 }
 
+// rserver's IDE page, which it serves only to a signed-in browser (the double's, with its user).
+function assertSignedInPage(reply: HttpReply): void {
+  const body = reply.body.toString();
+  assert.ok(body.includes(`<title>${IDE_PAGE_TITLE}</title>`), body);
+  assert.match(body, /signed you in as <b id="user">/);
+}
+
 // The status record of the one instance there is (what `rsession-proxy status` reads).
 function readStatus(): StatusRecord {
   const [name] = instanceDirs();
@@ -199,7 +207,7 @@ describe('exec under the documented jupyter-server-proxy configuration', () => {
     const session = await signIn(exec);
     const ide = await send(exec, '/', { headers: { cookie: session.cookie, accept: HTML } });
     assert.equal(ide.status, 200);
-    assert.match(ide.body.toString(), /Signed in as/);
+    assertSignedInPage(ide);
     const rpc = await send(exec, '/rpc/get_state', {
       method: 'POST',
       headers: { cookie: session.cookie, 'x-rs-csrf-token': session.csrf },
@@ -317,7 +325,7 @@ describe('exec under the documented jupyter-server-proxy configuration', () => {
     // outlives the crash.
     const ide = await send(exec, '/', { headers: { cookie: session.cookie, accept: HTML } });
     assert.equal(ide.status, 200, ide.body.toString());
-    assert.match(ide.body.toString(), /Signed in as/);
+    assertSignedInPage(ide);
     assert.match(exec.log(), /exited with code 1 while running/);
     for (const answer of answers) {
       if (answer.status === 302) continue;

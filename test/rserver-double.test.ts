@@ -38,6 +38,7 @@ import {
   findSessionPids,
   writeRserverVariant,
 } from './helpers/rserver-double.js';
+import { IDE_PAGE_TITLE } from './fixtures/rserver/ide-page.js';
 
 // Every process this file starts carries this entry, so that `after` can find and stop them all.
 const RUN_KEY = 'RSERVER_DOUBLE_TEST_RUN';
@@ -721,10 +722,11 @@ describe('HTTP', () => {
     const page = await get('/', { Cookie: cookieHeader(jar) });
     assert.equal(page.status, 200);
     const html = page.body.toString();
-    assert.match(html, /<title>RStudio<\/title>/);
+    assert.ok(html.includes(`<title>${IDE_PAGE_TITLE}</title>`), html);
     assert.match(html, /alice/);
     assert.match(html, /id="ws-echo"/);
-    assert.match(html, /"\/rs" \+ '\/p\/' \+ "[0-9a-f]+" \+ '\/terminal\/1\/'/);
+    assert.match(html, /var root = "\/rs";/);
+    assert.match(html, /root \+ '\/p\/' \+ "[0-9a-f]+" \+ '\/terminal\/1\/'/);
     assert.equal(page.headers['x-frame-options'], 'SAMEORIGIN');
 
     // A forged signature is not a sign-in.

@@ -1,43 +1,49 @@
-import { runDoctor as runDoctorChecks } from '../../lib/index.js';
+import { runDoctor } from '../../lib/index.js';
+import type { Command, CommandContext } from './command.js';
 import { EXIT } from './exit-codes.js';
-import { getBoolean, getString, parseFlags, type ParsedFlags } from './flags.js';
-
-export const DOCTOR_FLAGS = {
-  json: { type: 'boolean' },
-  rserver: { type: 'string' },
-  r: { type: 'string' },
-  instance: { type: 'string' },
-  'runtime-dir': { type: 'string' },
-} as const;
-
-export function parseDoctorFlags(argv: readonly string[]): ParsedFlags {
-  return parseFlags('rsession-proxy doctor', argv, DOCTOR_FLAGS);
-}
+import { getBoolean, readFlagSettings, type ParsedFlags } from './flags.js';
+import { DOCTOR_HELP } from './help.js';
 
 // The library's checks, as a checklist with a hint per problem, or as JSON; exit 1 when
-// something blocks a start.
-export async function runDoctor(
-  flags: ParsedFlags,
-  env: NodeJS.ProcessEnv,
-  stdout: NodeJS.WritableStream,
-): Promise<number> {
-  const checks = await runDoctorChecks({
-    env,
-    runtimeDir: getString(flags, 'runtime-dir'),
-    instance: getString(flags, 'instance') ?? (env.RSESSION_PROXY_INSTANCE || undefined),
-    rserver: getString(flags, 'rserver'),
-    r: getString(flags, 'r') ?? (env.RSESSION_PROXY_R || undefined),
+// something blocks a start. The library reads the environment as serve does.
+async function runDoctorCommand(flags: ParsedFlags, { io }: CommandContext): Promise<number> {
+  const settings = readFlagSettings(flags);
+  const checks = await runDoctor({
+    env: io.env,
+    runtimeDir: settings.runtimeDir,
+    instance: settings.instance,
+    rserver: settings.rserver,
+    r: settings.r,
+    listen: settings.listen,
+    tokenFile: settings.tokenFile,
   });
   const blocked = checks.some((check) => check.blocking && !check.ok);
   if (getBoolean(flags, 'json')) {
-    stdout.write(`${JSON.stringify({ ok: !blocked, checks }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ ok: !blocked, checks }, null, 2)}\n`);
   } else {
     for (const check of checks) {
       const mark = check.ok ? '✓' : check.blocking ? '✗' : '!';
-      stdout.write(`${mark} ${check.name}: ${check.detail}\n`);
-      if (!check.ok && check.hint) stdout.write(`    ${check.hint}\n`);
+      io.stdout.write(`${mark} ${check.name}: ${check.detail}\n`);
+      if (!check.ok && check.hint) io.stdout.write(`    ${check.hint}\n`);
     }
-    stdout.write(blocked ? '\nSomething above blocks a start.\n' : '\nNothing blocks a start.\n');
+    io.stdout.write(
+      blocked ? '\nSomething above blocks a start.\n' : '\nNothing blocks a start.\n',
+    );
   }
   return blocked ? EXIT.failure : EXIT.ok;
 }
+
+export const doctorCommand: Command = {
+  name: 'doctor',
+  flags: {
+    json: { type: 'boolean' },
+    rserver: { type: 'string' },
+    r: { type: 'string' },
+    instance: { type: 'string' },
+    'runtime-dir': { type: 'string' },
+    listen: { type: 'string' },
+    'token-file': { type: 'string' },
+  },
+  help: DOCTOR_HELP,
+  run: runDoctorCommand,
+};

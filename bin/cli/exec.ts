@@ -6,40 +6,27 @@ import {
   openJobSide,
   serveExec,
   writeStatusRecord,
+  type ExecOptions,
   type LaunchOptions,
 } from '../../lib/index.js';
+import type { Command, CommandContext } from './command.js';
 import { EXIT, UsageError } from './exit-codes.js';
-import { getString, parseFlags, type ParsedFlags } from './flags.js';
+import { getString, readFlagSettings, type ParsedFlags } from './flags.js';
+import { EXEC_HELP } from './help.js';
+import { commonLaunchFlags, launchOptionsFrom } from './launch-flags.js';
 import type { Reporter } from './reporter.js';
 import { waitForShutdownSignal } from './signals.js';
-import { commonLaunchFlags, commonLaunchOptions } from './launch-flags.js';
-
-export const EXEC_FLAGS = {
-  socket: { type: 'string' },
-  'root-path': { type: 'string' },
-  'slurm-job': { type: 'string' },
-  ...commonLaunchFlags,
-} as const;
-
-export function parseExecFlags(argv: readonly string[]): ParsedFlags {
-  return parseFlags('rsession-proxy exec', argv, EXEC_FLAGS);
-}
 
 type Shutdown = ReturnType<typeof waitForShutdownSignal>;
 
 // jupyter-server-proxy's command (--socket), or rserver in the batch job of `rsession-proxy
 // slurm` (--slurm-job), in the foreground until told to stop.
-export async function runExec(
-  flags: ParsedFlags,
-  env: NodeJS.ProcessEnv,
-  reporter: Reporter,
-): Promise<number> {
+async function runExec(flags: ParsedFlags, { io, reporter }: CommandContext): Promise<number> {
   // Every flag is checked before anything else, so each mistake is reported for itself.
   const rootPath = getString(flags, 'root-path');
   const options = {
-    ...commonLaunchOptions('rsession-proxy exec', flags, env),
+    ...launchOptionsFrom(readFlagSettings(flags), flags, io.env),
     rootPath: rootPath === undefined ? undefined : normalizeRootPath(rootPath),
-    extraArgs: flags.rest,
     logger: reporter.log,
   };
   const socketPath = getString(flags, 'socket');
@@ -51,7 +38,7 @@ export async function runExec(
   }
   const shutdown = waitForShutdownSignal();
   try {
-    if (jobDir !== undefined) return await runJobExec(options, jobDir, env, shutdown, reporter);
+    if (jobDir !== undefined) return await runJobExec(options, jobDir, io.env, shutdown, reporter);
     if (socketPath === undefined) {
       throw new UsageError(
         'rsession-proxy exec: --socket=PATH is required (jupyter-server-proxy passes --socket={unix_socket})',
@@ -66,7 +53,7 @@ export async function runExec(
 // Serves until a signal says stop, then exits with the status that jupyter-server-proxy needs
 // (lib/exec/exit-status.ts says why).
 async function runSocketExec(
-  options: Parameters<typeof serveExec>[0],
+  options: ExecOptions,
   shutdown: Shutdown,
   reporter: Reporter,
 ): Promise<number> {
@@ -133,3 +120,15 @@ async function runJobExec(
   if (exit.signal) return 128 + constants.signals[exit.signal as NodeJS.Signals];
   return exit.code ?? EXIT.failure;
 }
+
+export const execCommand: Command = {
+  name: 'exec',
+  flags: {
+    socket: { type: 'string' },
+    'root-path': { type: 'string' },
+    'slurm-job': { type: 'string' },
+    ...commonLaunchFlags,
+  },
+  help: EXEC_HELP,
+  run: runExec,
+};

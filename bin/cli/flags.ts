@@ -1,5 +1,10 @@
 import { parseArgs } from 'node:util';
-import { hasControlCharacters } from '../../lib/validate.js';
+import {
+  ENVIRONMENT_VARIABLES,
+  hasControlCharacters,
+  parseSetting,
+  type Settings,
+} from '../../lib/index.js';
 import { UsageError } from './exit-codes.js';
 
 export type FlagSpec = Record<
@@ -15,8 +20,18 @@ export interface ParsedFlags {
 
 const MAX_VALUE_LENGTH = 4096;
 
-/** Flags that name files or directories: absolute paths, so what they point at is never a surprise. */
-const PATH_FLAGS = new Set(['socket', 'runtime-dir', 'rserver', 'r', 'token-file', 'slurm-job']);
+/**
+ * Flags that name files or directories: absolute paths, so what they point at is never a
+ * surprise. Each with an example that fits it, for the error.
+ */
+const PATH_FLAGS: Record<string, string> = {
+  socket: '/tmp/me/rstudio.sock',
+  'runtime-dir': '/tmp/rsp-me',
+  rserver: '/usr/lib/rstudio-server/bin/rserver',
+  r: '/usr/bin/R',
+  'token-file': '"$HOME/.rstudio-token"',
+  'slurm-job': '/home/me/.local/state/rsession-proxy/slurm/default',
+};
 
 // Parses `--name=value` / `--name value` flags strictly: unknown flags, missing values and
 // stray arguments are usage errors with one line saying what is wrong and what to do.
@@ -74,9 +89,14 @@ function validateText(command: string, name: string, value: string): void {
     throw new UsageError(
       `${command}: --${name} contains a control character (newline, NUL…); remove it`,
     );
-  if (PATH_FLAGS.has(name) && !isPlainAbsolutePath(value)) {
+  const example = PATH_FLAGS[name];
+  if (example !== undefined && !isPlainAbsolutePath(value)) {
+    // The shell expands `~` only at the start of a word: in `--token-file=~/x` it stays.
+    const tilde = value.startsWith('~')
+      ? `; the shell does not expand ~ after "=": write --${name} ${value} or --${name}=$HOME${value.slice(1)}`
+      : '';
     throw new UsageError(
-      `${command}: --${name} needs an absolute path without . or .. parts (e.g. /tmp/me/rstudio.sock), got ${JSON.stringify(value)}`,
+      `${command}: --${name} needs an absolute path without . or .. parts (e.g. --${name}=${example}), got ${JSON.stringify(value)}${tilde}`,
     );
   }
 }
@@ -90,29 +110,21 @@ export function getString(flags: ParsedFlags, name: string): string | undefined 
   return typeof value === 'string' ? value : undefined;
 }
 
-export function getStrings(flags: ParsedFlags, name: string): string[] {
-  const value = flags.values[name];
-  return Array.isArray(value) ? value : [];
-}
-
 export function getBoolean(flags: ParsedFlags, name: string): boolean {
   return flags.values[name] === true;
 }
 
-// A positive number of `unit`s with an upper bound, e.g. `--timeout=30` seconds.
-export function parsePositiveNumber(
-  command: string,
-  name: string,
-  value: string | undefined,
-  unit: string,
-  max: number,
-): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value) || !(number > 0) || number > max) {
-    throw new UsageError(
-      `${command}: --${name} must be a number of ${unit} greater than 0 and at most ${max}, got ${JSON.stringify(value)}`,
-    );
+// The options a command's flags set, each parsed as its environment variable would be (the
+// library's table: docs/cli.md#environment), with errors naming the flag.
+export function readFlagSettings(flags: ParsedFlags): Partial<Settings> {
+  const settings: Partial<Record<keyof Settings, unknown>> = {};
+  for (const { flag, option } of ENVIRONMENT_VARIABLES) {
+    if (flag === undefined || settings[option] !== undefined) continue;
+    const value = flags.values[flag.slice(2)];
+    if (typeof value === 'string') settings[option] = parseSetting(option, value, flag);
+    else if (Array.isArray(value)) {
+      settings[option] = value.flatMap((item) => parseSetting(option, item, flag));
+    }
   }
-  return number;
+  return settings as Partial<Settings>;
 }

@@ -10,7 +10,7 @@ Usage:
   rsession-proxy relay --socket=PATH
 
 Commands:
-  exec     Run rserver on a socket someone else chose (jupyter-server-proxy's command).
+  exec     Serve RStudio on a socket someone else chose (jupyter-server-proxy's command).
   serve    Run RStudio behind a private socket (or a token-protected port), starting
            rserver on the first request.
   slurm    Serve like serve on a login node, with RStudio in a Slurm job on a compute node.
@@ -23,8 +23,9 @@ Options:
   -h, --help      Help for the command (rsession-proxy serve --help).
   --version       Print the version.
 
-Exit codes: 0 ok, 1 failure, 2 usage error, 3 instance already running;
-exec stopped by signal N: 128 + N.
+Exit codes: 0 ok, 1 failure, 2 usage error, 3 instance already running; exec stopped
+by signal N: 128 + N (for each command: docs/cli.md). Every flag's environment variable:
+docs/cli.md#environment.
 Docs: docs/cli.md, docs/hpc.md, docs/jupyter-server-proxy.md, docs/security.md.
 `;
 
@@ -61,8 +62,11 @@ jupyter-server-proxy (see docs/jupyter-server-proxy.md):
   "command": ["rsession-proxy", "exec", "--socket={unix_socket}",
               "--root-path={base_url}rstudio/"], "unix_socket": true, "timeout": 30
 
+Exit codes: 128 + N stopped by signal N (never because of rserver), 1 what fails before
+it listens (a directory not private, a socket path too long), 2 usage error, 3 socket in use.
+
 Example:
-  mkdir -m 700 -p /tmp/me && rsession-proxy exec --socket=/tmp/me/rstudio.sock
+  mkdir -m 700 -p "$HOME/.rsp" && rsession-proxy exec --socket="$HOME/.rsp/rstudio.sock"
 `;
 
 export const SERVE_HELP = `Usage: rsession-proxy serve [options] [-- rserver arguments]
@@ -88,16 +92,23 @@ Options:
   --instance=NAME       Instance name (RSESSION_PROXY_INSTANCE; default "default")
   --idle-timeout=MIN    Stop rserver after MIN minutes without traffic; it starts again on
                         the next request (RSESSION_PROXY_IDLE_TIMEOUT)
-  --demo                Use the rserver test double instead of RStudio Server (from a clone)
+  --open                Start the browser on the URL (TCP listener, with a display)
+  --demo                Use the rserver test double instead of RStudio Server (from a
+                        clone), on 127.0.0.1 unless --listen says otherwise
 ${LAUNCH_OPTIONS}
+
+rserver is checked before serve listens: without a usable one (missing, or older than
+2024.12.0) serve exits 1 saying why.
 
 Endpoints: <prefix>_rsession-proxy/health (no auth: "ok"), <prefix>_rsession-proxy/status.
 Requests from pages of other origins (POST, PUT, PATCH, DELETE, WebSockets) get 403; the
 token and serve's cookie never reach rserver; the cookie stops working when serve stops.
 
+Exit codes: 0 stopped on a signal, 1 cannot start, 2 usage error, 3 instance in use.
+
 Examples:
   rsession-proxy serve
-  rsession-proxy serve --listen=127.0.0.1:8787 --token-file=~/.rstudio-token
+  rsession-proxy serve --listen=127.0.0.1:8787 --token-file="$HOME/.rstudio-token"
 `;
 
 export const SLURM_HELP = `Usage: rsession-proxy slurm [serve's options] [--no-resubmit] [-- sbatch options]
@@ -140,11 +151,15 @@ running.
 `;
 
 export const DOCTOR_HELP = `Usage: rsession-proxy doctor [--json] [--rserver=FILE] [--r=FILE] [--instance=NAME]
-                             [--runtime-dir=DIR]
+                             [--runtime-dir=DIR] [--listen=SPEC] [--token-file=FILE]
 
 Checks what a start needs: rserver and its version (--www-socket support), R, the private
-directories, socket path lengths, setpriv and XDG_RUNTIME_DIR. Prints a checklist with a hint
-per problem; exits 1 when something blocks a start.
+directories, socket path lengths, the token file, setpriv and XDG_RUNTIME_DIR, reading the
+same environment variables as serve. Prints a checklist with a hint per problem; exits 1
+when something blocks a start.
+
+Example:
+  rsession-proxy doctor
 `;
 
 export const RELAY_HELP = `Usage: rsession-proxy relay --socket=PATH

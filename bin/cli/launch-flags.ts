@@ -1,5 +1,5 @@
-import type { LaunchOptions } from '../../lib/index.js';
-import { getString, parsePositiveNumber, type ParsedFlags } from './flags.js';
+import type { LaunchOptions, Settings } from '../../lib/index.js';
+import type { FlagSpec, ParsedFlags } from './flags.js';
 
 /** Flags exec and serve share: where rserver and R are, how long to wait, where state lives. */
 export const commonLaunchFlags = {
@@ -9,27 +9,20 @@ export const commonLaunchFlags = {
   'runtime-dir': { type: 'string' },
   'log-format': { type: 'string' },
   verbose: { type: 'boolean' },
-} as const;
+} as const satisfies FlagSpec;
 
-// Flags first, then RSESSION_PROXY_* (the library reads RSERVER_TIMEOUT and the
-// jupyter-rsession-proxy names itself).
-export function commonLaunchOptions(
-  command: string,
+// The launcher's options the shared flags set; the library adds the environment's.
+export function launchOptionsFrom(
+  settings: Partial<Settings>,
   flags: ParsedFlags,
   env: NodeJS.ProcessEnv,
 ): LaunchOptions {
-  const seconds = parsePositiveNumber(
-    command,
-    'timeout',
-    getString(flags, 'timeout') ?? (env.RSESSION_PROXY_TIMEOUT || undefined),
-    'seconds',
-    3600,
-  );
   return {
     env,
-    rserver: getString(flags, 'rserver'),
-    r: getString(flags, 'r') ?? (env.RSESSION_PROXY_R || undefined),
-    runtimeDir: getString(flags, 'runtime-dir'),
-    timeout: seconds === undefined ? undefined : seconds * 1000,
+    rserver: settings.rserver,
+    r: settings.r,
+    runtimeDir: settings.runtimeDir,
+    timeout: settings.timeout,
+    extraArgs: flags.rest,
   };
 }

@@ -1,30 +1,34 @@
 import { readFileSync } from 'node:fs';
-import { runDoctor, parseDoctorFlags } from './doctor.js';
-import { parseExecFlags, runExec } from './exec.js';
-import { EXIT, UsageError, getExitCode } from './exit-codes.js';
-import { getBoolean, getString, type ParsedFlags } from './flags.js';
 import {
-  DOCTOR_HELP,
-  EXEC_HELP,
-  MAIN_HELP,
-  RELAY_HELP,
-  SERVE_HELP,
-  SLURM_HELP,
-  STATUS_HELP,
-  STOP_HELP,
-} from './help.js';
-import { createReporter, type LogFormat } from './reporter.js';
-import { parseRelayFlags, runRelay } from './relay.js';
-import { parseServeFlags, runServe } from './serve.js';
-import { parseSlurmFlags, runSlurm } from './slurm.js';
-import { parseStatusFlags, runStatus } from './status.js';
-import { parseStopFlags, runStop } from './stop.js';
+  isRSessionProxyError,
+  parseSetting,
+  readSetting,
+  type LogFormat,
+} from '../../lib/index.js';
+import type { CliIo, Command } from './command.js';
+import { doctorCommand } from './doctor.js';
+import { execCommand } from './exec.js';
+import { EXIT, UsageError } from './exit-codes.js';
+import { getBoolean, getString, parseFlags } from './flags.js';
+import { MAIN_HELP } from './help.js';
+import { runRelayCommand } from './relay.js';
+import { createReporter } from './reporter.js';
+import { serveCommand } from './serve.js';
+import { slurmCommand } from './slurm.js';
+import { statusCommand } from './status.js';
+import { stopCommand } from './stop.js';
 
-export interface CliIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
-  env: NodeJS.ProcessEnv;
-}
+export type { CliIo } from './command.js';
+
+/** Every command; a new one is a file of its own and a line here. */
+const COMMANDS: readonly Command[] = [
+  execCommand,
+  serveCommand,
+  slurmCommand,
+  statusCommand,
+  stopCommand,
+  doctorCommand,
+];
 
 function getVersion(): string {
   const pkg = JSON.parse(
@@ -33,80 +37,44 @@ function getVersion(): string {
   return pkg.version;
 }
 
-function getLogFormat(flags: ParsedFlags, env: NodeJS.ProcessEnv): LogFormat {
-  const format = getString(flags, 'log-format') ?? (env.RSESSION_PROXY_LOG_FORMAT || 'text');
-  if (format !== 'text' && format !== 'json') {
-    throw new UsageError(
-      `rsession-proxy: --log-format must be text or json, got ${JSON.stringify(format)}`,
-    );
-  }
-  return format;
+// --log-format, else RSESSION_PROXY_LOG_FORMAT, else text.
+function getLogFormat(flag: string | undefined, env: NodeJS.ProcessEnv): LogFormat {
+  if (flag !== undefined) return parseSetting('logFormat', flag, '--log-format');
+  return readSetting(env, 'logFormat')?.value ?? 'text';
 }
-
-// RSESSION_PROXY_DEMO=auto (what `npm start` sets): the test double when no rserver is installed.
-function getDemoMode(env: NodeJS.ProcessEnv): 'on' | 'auto' | 'off' {
-  const value = env.RSESSION_PROXY_DEMO;
-  if (value === 'auto') return 'auto';
-  return value === '1' || value === 'true' ? 'on' : 'off';
-}
-
-const COMMANDS = {
-  exec: { parse: parseExecFlags, help: EXEC_HELP },
-  serve: { parse: parseServeFlags, help: SERVE_HELP },
-  slurm: { parse: parseSlurmFlags, help: SLURM_HELP },
-  status: { parse: parseStatusFlags, help: STATUS_HELP },
-  stop: { parse: parseStopFlags, help: STOP_HELP },
-  doctor: { parse: parseDoctorFlags, help: DOCTOR_HELP },
-  relay: { parse: parseRelayFlags, help: RELAY_HELP },
-} as const;
 
 // The whole command: returns the exit code; only bin/rsession-proxy.js exits the process.
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(MAIN_HELP);
-    return command === undefined ? EXIT.usage : EXIT.ok;
+    return name === undefined ? EXIT.usage : EXIT.ok;
   }
-  if (command === '--version') {
+  if (name === '--version') {
     io.stdout.write(`${getVersion()}\n`);
     return EXIT.ok;
   }
-  const spec = Object.hasOwn(COMMANDS, command)
-    ? COMMANDS[command as keyof typeof COMMANDS]
-    : undefined;
+  // What a Slurm job step runs; bin/rsession-proxy.ts runs it without loading this file.
+  if (name === 'relay') return runRelayCommand(rest, io);
   let reporter = createReporter({ format: 'text', verbose: false, stream: io.stderr });
   try {
-    if (!spec) {
+    const command = COMMANDS.find((c) => c.name === name);
+    if (command === undefined) {
       throw new UsageError(
-        `rsession-proxy: unknown command ${JSON.stringify(command)}; expected exec, serve, slurm, status, stop or doctor (see rsession-proxy --help)`,
+        `rsession-proxy: unknown command ${JSON.stringify(name)}; expected ${COMMANDS.map((c) => c.name).join(', ')} (see rsession-proxy --help)`,
       );
     }
-    const flags = spec.parse(rest);
+    const flags = parseFlags(`rsession-proxy ${command.name}`, rest, command.flags);
     if (getBoolean(flags, 'help')) {
-      io.stdout.write(spec.help);
+      io.stdout.write(command.help);
       return EXIT.ok;
     }
     const reporterOptions = {
-      format: getLogFormat(flags, io.env),
+      format: getLogFormat(getString(flags, 'log-format'), io.env),
       verbose: getBoolean(flags, 'verbose'),
     };
     reporter = createReporter({ ...reporterOptions, stream: io.stderr });
-    switch (command) {
-      case 'exec':
-        return await runExec(flags, io.env, reporter);
-      case 'serve':
-        return await runServe(flags, io.env, reporter, io.stdout, getDemoMode(io.env));
-      case 'slurm':
-        return await runSlurm(flags, io.env, reporterOptions, io);
-      case 'status':
-        return await runStatus(flags, io.env, io.stdout);
-      case 'stop':
-        return await runStop(flags, io.env, reporter);
-      case 'relay':
-        return await runRelay(flags, process.stdin, io.stdout);
-      default:
-        return await runDoctor(flags, io.env, io.stdout);
-    }
+    return await command.run(flags, { io, reporter, reporterOptions });
   } catch (error) {
     const code = getExitCode(error);
     const message = error instanceof Error ? error.message : String(error);
@@ -119,4 +87,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     }
     return code;
   }
+}
+
+// Which exit code an error deserves: bad input is a usage error whether the CLI or the library
+// found it; an instance already running has its own code.
+function getExitCode(error: unknown): number {
+  if (error instanceof UsageError || isRSessionProxyError(error, 'EINVALIDOPTION'))
+    return EXIT.usage;
+  if (isRSessionProxyError(error, 'ELOCKED')) return EXIT.alreadyRunning;
+  return EXIT.failure;
 }

@@ -1,37 +1,40 @@
-// `rsession-proxy relay` loads only this file, the flag parser and lib/slurm/relay.ts, never
-// lib/index.ts: a Slurm job step starts one relay per backend connection, and loading the whole
+// `rsession-proxy relay` loads only this file, its help text, the exit codes and
+// lib/slurm/relay.ts, never lib/index.ts (nor the flag parser, which reads the library's table
+// of settings): a Slurm job step starts one relay per backend connection, and loading the whole
 // library would add its start-up time (about 170 ms against 10 ms, measured on a busy 2-core
-// machine) to the first byte of every new connection.
+// machine) to the first byte of every new connection. So it parses its one flag itself.
+import { parseArgs } from 'node:util';
+// eslint-disable-next-line no-restricted-imports -- the relay's start-up time, see above
 import { relayUnixSocket } from '../../lib/slurm/relay.js';
-import { EXIT, UsageError, getExitCode } from './exit-codes.js';
-import { getBoolean, getString, parseFlags, type ParsedFlags } from './flags.js';
+import type { CliIo } from './command.js';
+import { EXIT, UsageError } from './exit-codes.js';
 import { RELAY_HELP } from './help.js';
 
-export const RELAY_FLAGS = {
-  socket: { type: 'string' },
-} as const;
-
-export function parseRelayFlags(argv: readonly string[]): ParsedFlags {
-  return parseFlags('rsession-proxy relay', argv, RELAY_FLAGS);
-}
+type RelayIo = Pick<CliIo, 'stdin' | 'stdout'>;
 
 // What a Slurm job step runs on the compute node: its stdio, which srun carries to the login
 // node, relayed to rserver's socket until that socket closes.
-export async function runRelay(
-  flags: ParsedFlags,
-  input: NodeJS.ReadableStream,
-  output: NodeJS.WritableStream,
-): Promise<number> {
-  const socketPath = getString(flags, 'socket');
-  if (socketPath === undefined) {
+async function runRelay(argv: readonly string[], io: RelayIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: { socket: { type: 'string' }, help: { type: 'boolean' } },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (error) {
+    throw new UsageError(`rsession-proxy relay: ${(error as Error).message}`);
+  }
+  if (parsed.values.help === true) {
+    io.stdout.write(RELAY_HELP);
+    return EXIT.ok;
+  }
+  const socketPath = parsed.values.socket;
+  if (socketPath === undefined || socketPath === '') {
     throw new UsageError('rsession-proxy relay: --socket=PATH is required');
   }
-  if (flags.rest.length > 0) {
-    throw new UsageError(
-      `rsession-proxy relay: unexpected arguments after --: ${flags.rest.join(' ')}`,
-    );
-  }
-  await relayUnixSocket(socketPath, { input, output });
+  await relayUnixSocket(socketPath, { input: io.stdin, output: io.stdout });
   return EXIT.ok;
 }
 
@@ -39,27 +42,17 @@ export async function runRelay(
 // line on stderr (srun carries it to the login side), and the exit code.
 export async function runRelayCommand(
   argv: readonly string[],
-  io: {
-    stdin: NodeJS.ReadableStream;
-    stdout: NodeJS.WritableStream;
-    stderr: NodeJS.WritableStream;
-  },
+  io: RelayIo & Pick<CliIo, 'stderr'>,
 ): Promise<number> {
   try {
-    const flags = parseRelayFlags(argv);
-    if (getBoolean(flags, 'help')) {
-      io.stdout.write(RELAY_HELP);
-      return EXIT.ok;
-    }
-    return await runRelay(flags, io.stdin, io.stdout);
+    return await runRelay(argv, io);
   } catch (error) {
-    const code = getExitCode(error);
     const message = (error instanceof Error ? error.message : String(error)).split('\n');
-    io.stderr.write(
-      code === EXIT.usage
-        ? `${message.join(' ')}\n`
-        : `rsession-proxy: error: ${message[0] ?? ''}\n`,
-    );
-    return code;
+    if (error instanceof UsageError) {
+      io.stderr.write(`${message.join(' ')}\n`);
+      return EXIT.usage;
+    }
+    io.stderr.write(`rsession-proxy: error: ${message[0] ?? ''}\n`);
+    return EXIT.failure;
   }
 }

@@ -6,25 +6,16 @@ import {
   serve,
   type SlurmProgress,
 } from '../../lib/index.js';
+import type { Command, CommandContext } from './command.js';
 import { EXIT } from './exit-codes.js';
-import { getBoolean, parseFlags, type ParsedFlags } from './flags.js';
-import { createReporter, type Reporter, type ReporterOptions } from './reporter.js';
-import { FRONT_FLAGS, announceListener, buildServeOptions, warnAboutTokenFlag } from './serve.js';
+import { getBoolean, type ParsedFlags } from './flags.js';
+import { SLURM_HELP } from './help.js';
+import { createReporter, type Reporter } from './reporter.js';
+import { FRONT_FLAGS, announceListener, getServeOptions, warnAboutTokenFlag } from './serve.js';
 import { waitForShutdownSignal } from './signals.js';
 import { createSpinner, type Spinner } from './spinner.js';
 
 const COMMAND = 'rsession-proxy slurm';
-
-// serve's flags (but --demo: the double is not installed on compute nodes), and whether a job
-// that ended by itself is replaced.
-export const SLURM_FLAGS = {
-  ...FRONT_FLAGS,
-  'no-resubmit': { type: 'boolean' },
-} as const;
-
-export function parseSlurmFlags(argv: readonly string[]): ParsedFlags {
-  return parseFlags(COMMAND, argv, SLURM_FLAGS);
-}
 
 // The fields of a progress event in --log-format=json.
 function describeFields(progress: SlurmProgress): Record<string, unknown> {
@@ -106,15 +97,13 @@ function printOneHop(socketPath: string, node: string, stdout: NodeJS.WritableSt
 // `rsession-proxy slurm [serve's flags] [-- sbatch options]`: serve on this login node with a
 // Slurm job as its backend, submitted at once (the queue is the long part), cancelled on
 // SIGTERM, SIGINT or SIGHUP once Slurm reports it gone.
-export async function runSlurm(
+async function runSlurm(
   flags: ParsedFlags,
-  env: NodeJS.ProcessEnv,
-  reporterOptions: Omit<ReporterOptions, 'stream'>,
-  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream & { isTTY?: boolean } },
+  { io, reporterOptions }: CommandContext,
 ): Promise<number> {
   const spinner = createSpinner(io.stderr);
   const reporter = createReporter({ ...reporterOptions, stream: spinner.stream });
-  const options = await buildServeOptions(flags, env, COMMAND);
+  const options = getServeOptions(flags, io.env, COMMAND);
   const resubmit = !getBoolean(flags, 'no-resubmit');
   warnAboutTokenFlag(flags, reporter);
   const shutdown = waitForShutdownSignal();
@@ -176,3 +165,12 @@ export async function runSlurm(
     shutdown.dispose();
   }
 }
+
+// serve's flags (but --demo: the double is not installed on compute nodes, and --open), and
+// whether a job that ended by itself is replaced.
+export const slurmCommand: Command = {
+  name: 'slurm',
+  flags: { ...FRONT_FLAGS, 'no-resubmit': { type: 'boolean' } },
+  help: SLURM_HELP,
+  run: runSlurm,
+};

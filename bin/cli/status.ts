@@ -5,17 +5,10 @@ import {
   readJob,
   type InstanceStatus,
 } from '../../lib/index.js';
+import type { Command, CommandContext } from './command.js';
 import { EXIT } from './exit-codes.js';
-import { getBoolean, getString, parseFlags, type ParsedFlags } from './flags.js';
-
-export const STATUS_FLAGS = {
-  json: { type: 'boolean' },
-  'runtime-dir': { type: 'string' },
-} as const;
-
-export function parseStatusFlags(argv: readonly string[]): ParsedFlags {
-  return parseFlags('rsession-proxy status', argv, STATUS_FLAGS);
-}
+import { getBoolean, readFlagSettings, type ParsedFlags } from './flags.js';
+import { STATUS_HELP } from './help.js';
 
 // The Slurm job of a slurm instance: as its login side last wrote it while that runs; once
 // it was killed, as Slurm sees the job now (it keeps running until cancelled or done).
@@ -65,12 +58,9 @@ function describe(status: InstanceStatus) {
 }
 
 // This user's instances, as a table or as JSON.
-export async function runStatus(
-  flags: ParsedFlags,
-  env: NodeJS.ProcessEnv,
-  stdout: NodeJS.WritableStream,
-): Promise<number> {
-  const list = await listInstances({ runtimeDir: getString(flags, 'runtime-dir'), env });
+async function runStatus(flags: ParsedFlags, { io }: CommandContext): Promise<number> {
+  const { stdout, env } = io;
+  const list = await listInstances({ runtimeDir: readFlagSettings(flags).runtimeDir, env });
   const instances = await Promise.all(
     list.instances.map(async (status) => ({
       ...describe(status),
@@ -89,7 +79,10 @@ export async function runStatus(
     return EXIT.ok;
   }
   for (const i of instances) {
-    stdout.write(`${i.instance} (${i.kind}): ${i.state}\n`);
+    const rserver = i.state === 'stopped' ? 'not started (it starts on the next request)' : i.state;
+    stdout.write(
+      `${i.instance} (${i.kind}): ${i.running ? `running, rserver ${rserver}` : 'not running'}\n`,
+    );
     if (i.job) stdout.write(`  job: ${formatJob(i.job, i.running, i.instance)}\n`);
     if (!i.running) continue;
     const lines = [
@@ -120,3 +113,9 @@ function formatJob(
   if (running || job.state === 'gone') return line;
   return `${line} (its login side is gone: \`rsession-proxy slurm --instance=${instance}\` attaches to it, \`rsession-proxy stop --instance=${instance}\` cancels it)`;
 }
+export const statusCommand: Command = {
+  name: 'status',
+  flags: { json: { type: 'boolean' }, 'runtime-dir': { type: 'string' } },
+  help: STATUS_HELP,
+  run: runStatus,
+};

@@ -1,38 +1,26 @@
 import { cancelRecordedJob, stopInstance } from '../../lib/index.js';
+import type { Command, CommandContext } from './command.js';
 import { EXIT } from './exit-codes.js';
-import { getString, parseFlags, type ParsedFlags } from './flags.js';
-import type { Reporter } from './reporter.js';
-
-export const STOP_FLAGS = {
-  instance: { type: 'string' },
-  socket: { type: 'string' },
-  'runtime-dir': { type: 'string' },
-} as const;
-
-export function parseStopFlags(argv: readonly string[]): ParsedFlags {
-  return parseFlags('rsession-proxy stop', argv, STOP_FLAGS);
-}
+import { getString, readFlagSettings, type ParsedFlags } from './flags.js';
+import { STOP_HELP } from './help.js';
 
 // Stops a serve or exec through its supervisor (the library's stopInstance), and says so.
-export async function runStop(
-  flags: ParsedFlags,
-  env: NodeJS.ProcessEnv,
-  reporter: Reporter,
-): Promise<number> {
+async function runStop(flags: ParsedFlags, { io, reporter }: CommandContext): Promise<number> {
+  const settings = readFlagSettings(flags);
   const socketPath = getString(flags, 'socket');
-  const instance =
-    getString(flags, 'instance') ??
-    (socketPath === undefined ? env.RSESSION_PROXY_INSTANCE || undefined : undefined);
-  const what = socketPath ?? `instance ${instance ?? 'default'}`;
   const result = await stopInstance({
-    env,
-    instance,
+    env: io.env,
+    instance: settings.instance,
     socketPath,
-    runtimeDir: getString(flags, 'runtime-dir'),
+    runtimeDir: settings.runtimeDir,
     logger: reporter.log,
   });
+  const what = socketPath ?? `instance ${result.name}`;
   // A slurm instance whose login side was killed left its job running: that is cancelled too.
-  const job = socketPath === undefined ? await cancelRecordedJob({ instance, env }) : undefined;
+  const job =
+    socketPath === undefined
+      ? await cancelRecordedJob({ instance: result.name, env: io.env })
+      : undefined;
   if (job)
     reporter.done(`cancelled job ${job.id}, which a killed login side had left ${job.state}`);
   if (result.pid === undefined) {
@@ -47,3 +35,14 @@ export async function runStop(
   reporter.done(`stopped ${what} (supervisor pid ${result.pid})`);
   return EXIT.ok;
 }
+
+export const stopCommand: Command = {
+  name: 'stop',
+  flags: {
+    instance: { type: 'string' },
+    socket: { type: 'string' },
+    'runtime-dir': { type: 'string' },
+  },
+  help: STOP_HELP,
+  run: runStop,
+};

@@ -24,7 +24,8 @@ export interface ExecOptions extends Omit<
 // with no token and no host guard (only the user's own processes can reach the socket: its
 // directory is private, and the proxy in front checks its clients), believing the forwarded
 // headers of that nearest front (a TLS JupyterHub sets X-Forwarded-Proto), answering
-// jupyter-server-proxy's readiness probe at once, and writing an `exec` status record.
+// jupyter-server-proxy's readiness probe at once, writing an `exec` status record, and not
+// refusing to start without a usable rserver (it tells every request why instead).
 export function normalizeExecOptions(options: ExecOptions): {
   front: NormalizedServeOptions;
   socketPath: string;
@@ -38,13 +39,19 @@ export function normalizeExecOptions(options: ExecOptions): {
       instance: spec.name,
       ephemeral: true,
       listen: { path: socket },
+      // Given, so that serve's own variables (RSESSION_PROXY_PREFIX, …_ALLOW_HOSTS,
+      // …_IDLE_TIMEOUT) do not reach exec, which has no flags for them.
+      prefix: '/',
       rootPath,
       token: false,
+      allowHosts: [],
       hostCheck: false,
       trustProxy: true,
+      idleTimeout: 0,
     }),
     kind: 'exec',
     probePath: '/',
+    checkRServer: false,
   };
   return { front, socketPath: socket };
 }

@@ -1,6 +1,6 @@
 import { rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { RSessionProxyError } from '../errors.js';
+import { RSessionProxyError, isRSessionProxyError } from '../errors.js';
 import { isErrnoException } from '../errno.js';
 import type { Logger } from '../logger.js';
 import { ensurePrivateDir, holdPrivateDir, type HeldDir } from '../private-dir.js';
@@ -49,7 +49,7 @@ export async function openLayout(
   let lock: InstanceLock | undefined;
   try {
     // A socket someone else chose is checked first: refusing it must not leave a directory.
-    if (layout.socketGiven) await ensure(dirname(layout.socketPath));
+    if (layout.socketGiven) await ensure(dirname(layout.socketPath)).catch(explainSocketDir);
     await ensure(layout.base.path);
     await ensure(layout.dir);
     held = holdPrivateDir(layout.dir);
@@ -68,7 +68,10 @@ export async function openLayout(
     });
     options.logger?.({ level: 'info', source: 'rsession-proxy', message: 'lock held' });
     await stopLeftovers(layout, options);
+    // What a killed holder left: rserver's socket, and serve's listener (its new owner binds it
+    // again; `stop` only cleans up).
     await removeStaleSocket(layout.socketPath);
+    await removeStaleSocket(layout.listenerSocketPath);
     await ensurePrivateDir(layout.databaseDir);
     await writeFile(
       layout.databaseConfigFile,
@@ -107,6 +110,17 @@ export function openInstance(
 ): Promise<OpenInstance> {
   const layout = resolveInstanceLayout(normalizeInstanceOptions(options));
   return openLayout(layout, { ...options, stopTimeout: options.stopTimeout ?? 5000 });
+}
+
+// The socket's directory came with the socket (--socket, `socketPath`), not from the runtime
+// directory: the advice is about the socket.
+function explainSocketDir(error: unknown): never {
+  if (!isRSessionProxyError(error, 'ENOTPRIVATE')) throw error;
+  throw new RSessionProxyError('ENOTPRIVATE', error.message.split('\n')[0] ?? error.message, {
+    path: error.path,
+    cause: error,
+    hint: "It is the directory of the socket given (--socket, `socketPath`): if it is yours, `chmod 700` it; otherwise give a socket in a directory only you can enter (jupyter-server-proxy's {unix_socket} is one).",
+  });
 }
 
 // rserver refuses an empty cookie-key file (it writes a fresh key when the file is missing).

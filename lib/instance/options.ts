@@ -1,11 +1,15 @@
 import { resolve } from 'node:path';
+import { readSetting } from '../environment.js';
 import { RSessionProxyError } from '../errors.js';
 import { hasControlCharacters } from '../validate.js';
 import { getSocketInstanceName, validateInstanceName } from './name.js';
 
 /** Which instance, and where its private directories live. */
 export interface InstanceOptions {
-  /** Instance name, 1-32 of [A-Za-z0-9._-]; default `default`, or one derived from `socketPath`. */
+  /**
+   * Instance name, 1-32 of [A-Za-z0-9._-]; default one derived from `socketPath`, else
+   * RSESSION_PROXY_INSTANCE, else `default`.
+   */
   instance?: string | undefined;
   /**
    * A socket someone else chose for this instance (jupyter-server-proxy's `{unix_socket}`): its
@@ -13,14 +17,14 @@ export interface InstanceOptions {
    * so the same socket always means the same instance and lock.
    */
   socketPath?: string | undefined;
-  /** Base of the private runtime directories (see docs/security.md). */
+  /** Base of the private runtime directories (see docs/security.md); default RSESSION_PROXY_RUNTIME_DIR, then the first safe of XDG_RUNTIME_DIR, TMPDIR, /tmp. */
   runtimeDir?: string | undefined;
   /**
    * Remove the instance's directory when it closes. Default: true for an instance named after a
    * socket path (a new one per jupyter-server-proxy start, which would pile up), else false.
    */
   ephemeral?: boolean | undefined;
-  /** The environment the runtime directory is chosen from; default process.env. */
+  /** The environment the variables (docs/cli.md#environment) are read from; default process.env. */
   env?: NodeJS.ProcessEnv | undefined;
 }
 
@@ -33,8 +37,11 @@ export interface InstanceSpec {
   env: NodeJS.ProcessEnv;
 }
 
-// Validates the instance options once: every later step trusts the spec.
+// Validates the instance options once: every later step trusts the spec. RSESSION_PROXY_INSTANCE
+// names the instance only when no socket is given: an instance bound to a socket someone else
+// chose (jupyter-server-proxy's) must not be taken over by a name meant for the user's serve.
 export function normalizeInstanceOptions(options: InstanceOptions = {}): InstanceSpec {
+  const env = options.env ?? process.env;
   const socketPath =
     options.socketPath === undefined ? undefined : resolve(validateSocketPath(options.socketPath));
   const name =
@@ -42,7 +49,7 @@ export function normalizeInstanceOptions(options: InstanceOptions = {}): Instanc
       ? validateInstanceName(options.instance)
       : socketPath !== undefined
         ? getSocketInstanceName(socketPath)
-        : 'default';
+        : (readSetting(env, 'instance')?.value ?? 'default');
   if (options.ephemeral !== undefined && typeof options.ephemeral !== 'boolean') {
     throw invalid('ephemeral', 'a boolean', options.ephemeral);
   }
@@ -51,7 +58,7 @@ export function normalizeInstanceOptions(options: InstanceOptions = {}): Instanc
     ephemeral: options.ephemeral ?? (options.instance === undefined && socketPath !== undefined),
     socketPath,
     runtimeDir: options.runtimeDir,
-    env: options.env ?? process.env,
+    env,
   };
 }
 

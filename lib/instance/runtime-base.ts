@@ -1,5 +1,6 @@
 import { lstatSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { readSetting } from '../environment.js';
 import { RSessionProxyError } from '../errors.js';
 import { isErrnoException } from '../errno.js';
 import {
@@ -51,12 +52,9 @@ export function listRuntimeBaseCandidates(
     judge({ path: resolve(validateDirOption(path, name)), source, pinned: true }, uid),
   ];
   if (options.runtimeDir !== undefined) return pinned(options.runtimeDir, 'option', 'runtimeDir');
-  if (env.RSESSION_PROXY_RUNTIME_DIR) {
-    return pinned(
-      env.RSESSION_PROXY_RUNTIME_DIR,
-      'RSESSION_PROXY_RUNTIME_DIR',
-      'RSESSION_PROXY_RUNTIME_DIR',
-    );
+  const fromEnv = readSetting(env, 'runtimeDir');
+  if (fromEnv !== undefined) {
+    return pinned(fromEnv.value, 'RSESSION_PROXY_RUNTIME_DIR', fromEnv.variable);
   }
   const candidates: RuntimeBaseCandidate[] = [];
   const xdg = env.XDG_RUNTIME_DIR;

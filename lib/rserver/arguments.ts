@@ -1,5 +1,5 @@
-import { RSessionProxyError } from '../errors.js';
 import { INSTANCE_MARKER } from '../instance/marker.js';
+import { assertSocketSupport } from './usable.js';
 
 export interface RServerArgsInput {
   socketPath: string;
@@ -38,15 +38,7 @@ export function buildRServerArgs(
   input: RServerArgsInput,
   supported: ReadonlySet<string>,
 ): string[] {
-  if (!supported.has('www-socket')) {
-    throw new RSessionProxyError(
-      'ERSERVERTOOOLD',
-      'This rserver cannot listen on a Unix socket: its --help has no --www-socket, which first shipped in RStudio Server 2024.12.0.',
-      {
-        hint: 'Install RStudio Server 2024.12.0 or newer (or point --rserver at one). rsession-proxy never falls back to a TCP port, which every user on the host could reach.',
-      },
-    );
-  }
+  assertSocketSupport(supported);
   const args = [`--www-socket=${input.socketPath}`, '--auth-none=1', `--server-user=${input.user}`];
   const optional: [string, string | number | undefined][] = [
     ['server-daemonize', 0],

@@ -1,5 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { readSetting } from '../environment.js';
 import { RSessionProxyError } from '../errors.js';
 
 /** Where RStudio Server's packages install rserver, after PATH. */
@@ -37,7 +38,7 @@ export interface FindRServerOptions {
 // An explicit choice that is wrong is an error rather than a silent fallback.
 export function findRServer(options: FindRServerOptions = {}): string {
   const env = options.env ?? process.env;
-  const explicit = options.rserver ?? (env.RSESSION_PROXY_RSERVER || undefined);
+  const explicit = options.rserver ?? readSetting(env, 'rserver')?.value;
   if (explicit !== undefined) {
     const source = options.rserver === undefined ? 'RSESSION_PROXY_RSERVER' : '--rserver';
     const path = resolve(explicit);
@@ -61,11 +62,11 @@ export function findRServer(options: FindRServerOptions = {}): string {
   );
 }
 
-// The R rserver is given: the option, then RSTUDIO_WHICH_R, then R on PATH; undefined leaves it
-// to rserver (which then fails with a line known-errors.ts explains).
+// The R rserver is given: the option, then RSESSION_PROXY_R or RSTUDIO_WHICH_R, then R on PATH;
+// undefined leaves it to rserver (which then fails with a line known-errors.ts explains).
 export function findR(options: {
   r?: string | undefined;
   env: NodeJS.ProcessEnv;
 }): string | undefined {
-  return options.r ?? (options.env.RSTUDIO_WHICH_R || undefined) ?? findOnPath('R', options.env);
+  return options.r ?? readSetting(options.env, 'r')?.value ?? findOnPath('R', options.env);
 }

@@ -7,7 +7,9 @@ import {
 } from '../instance/options.js';
 import type { Logger } from '../logger.js';
 import { hasControlCharacters } from '../validate.js';
+import { readSetting } from '../environment.js';
 import { MANAGED_OPTIONS } from './arguments.js';
+import { validateFrameOrigin } from './frame-origin.js';
 
 /**
  * How to launch rserver. `instance`, `socketPath`, `runtimeDir` and `ephemeral` choose the
@@ -20,13 +22,13 @@ export interface LaunchOptions extends InstanceOptions {
   rootPath?: string | undefined;
   /** The rserver binary; default: RSESSION_PROXY_RSERVER, PATH, the install paths. */
   rserver?: string | undefined;
-  /** The R executable; default: RSTUDIO_WHICH_R, then R on PATH. */
+  /** The R executable; default: RSESSION_PROXY_R, RSTUDIO_WHICH_R, then R on PATH. */
   r?: string | undefined;
-  /** `--www-frame-origin`: none, same, any or an origin; default `same`. */
+  /** `--www-frame-origin`: none, same, any or an origin; default JUPYTER_RSESSION_PROXY_WWW_FRAME_ORIGIN, else `same`. */
   frameOrigin?: string | undefined;
-  /** `--www-thread-pool-size`; rserver's default when unset. */
+  /** `--www-thread-pool-size`; default JUPYTER_RSESSION_PROXY_THREAD_POOL_SIZE, else rserver's own. */
   threadPoolSize?: number | undefined;
-  /** How long to wait for rserver to answer, in ms; default 30 000 (RSERVER_TIMEOUT, seconds). */
+  /** How long to wait for rserver to answer, in ms; default RSESSION_PROXY_TIMEOUT or RSERVER_TIMEOUT (seconds), else 30 000. */
   timeout?: number | undefined;
   /** How long rserver gets after SIGTERM before SIGKILL, in ms; default 5 000. */
   stopTimeout?: number | undefined;
@@ -78,16 +80,6 @@ function validatePath(name: string, value: string | undefined): string | undefin
   return value;
 }
 
-function validateFrameOrigin(value: string): string {
-  if (['none', 'same', 'any'].includes(value)) return value;
-  if (/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(value)) return value;
-  throw invalid(
-    'frameOrigin',
-    '"none", "same", "any" or an origin such as https://hub.example.org',
-    value,
-  );
-}
-
 function validatePositiveInteger(
   name: string,
   value: number | undefined,
@@ -123,41 +115,29 @@ function validateExtraArgs(args: readonly string[]): readonly string[] {
   return args;
 }
 
-// A number from the environment, or undefined when unset; a value that is not a number is an
-// error naming the variable rather than a silent default.
-function numberFromEnv(env: NodeJS.ProcessEnv, name: string, scale = 1): number | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new RSessionProxyError(
-      'EINVALIDOPTION',
-      `Expected ${name} to be a positive number, got ${JSON.stringify(raw)}.`,
-    );
-  }
-  return value * scale;
-}
-
-// Reads every default and environment knob once (jupyter-rsession-proxy's names keep working),
-// and validates each option beside the feature it serves.
+// Reads every default and environment variable once (environment.ts; jupyter-rsession-proxy's
+// names keep working), and validates each option beside the feature it serves. rserver's path
+// is left to findRServer, which names the variable it came from.
 export function normalizeLaunchOptions(options: LaunchOptions = {}): NormalizedLaunchOptions {
   const env = options.env ?? process.env;
   // rserver runs in --server-working-dir (/): a relative R path would name another file there.
   const absolute = (path: string | undefined) => (path === undefined ? undefined : resolve(path));
-  const threadPoolSize =
-    options.threadPoolSize ?? numberFromEnv(env, 'JUPYTER_RSESSION_PROXY_THREAD_POOL_SIZE');
   return {
     instance: normalizeInstanceOptions({ ...options, env }),
     rootPath: normalizeRootPath(options.rootPath ?? '/'),
     rserver: validatePath('rserver', options.rserver),
-    r: absolute(validatePath('r', options.r)),
+    r: absolute(validatePath('r', options.r ?? readSetting(env, 'r')?.value)),
     frameOrigin: validateFrameOrigin(
-      options.frameOrigin ?? (env.JUPYTER_RSESSION_PROXY_WWW_FRAME_ORIGIN || 'same'),
+      options.frameOrigin ?? readSetting(env, 'frameOrigin')?.value ?? 'same',
     ),
-    threadPoolSize: validatePositiveInteger('threadPoolSize', threadPoolSize, 1024),
+    threadPoolSize: validatePositiveInteger(
+      'threadPoolSize',
+      options.threadPoolSize ?? readSetting(env, 'threadPoolSize')?.value,
+      1024,
+    ),
     timeout: validateDuration(
       'timeout',
-      options.timeout ?? numberFromEnv(env, 'RSERVER_TIMEOUT', 1000) ?? 30_000,
+      options.timeout ?? readSetting(env, 'timeout')?.value ?? 30_000,
     ),
     stopTimeout: validateDuration('stopTimeout', options.stopTimeout ?? 5000),
     extraArgs: validateExtraArgs(options.extraArgs ?? []),

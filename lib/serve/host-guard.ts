@@ -1,5 +1,18 @@
+import { RSessionProxyError } from '../errors.js';
+
 /** Host names every serve accepts: the ends of an ssh tunnel or a local browser. */
 export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'] as const;
+
+const HOST_NAME = /^[A-Za-z0-9.-]{1,253}$/;
+
+// A host name as the Host header carries it, without a port: nothing that could hide a path.
+export function validateAllowHost(host: unknown, source: string): string {
+  if (typeof host === 'string' && HOST_NAME.test(host)) return host;
+  throw new RSessionProxyError(
+    'EINVALIDOPTION',
+    `Expected ${source} to be a host name such as rstudio.example.org, got ${typeof host === 'string' ? JSON.stringify(host) : String(host)}.`,
+  );
+}
 
 // The host name of a Host header value, lower-cased, without the port; undefined when the value
 // is not a plain host[:port] (userinfo, paths, spaces… are never valid there).

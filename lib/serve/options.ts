@@ -3,13 +3,16 @@ import type { Logger } from '../logger.js';
 import { normalizePrefix } from '../proxy/prefix.js';
 import type { SupervisorOptions } from '../rserver/supervisor.js';
 import type { ListenSpec } from './listen.js';
+import { readSetting } from '../environment.js';
+import { hasControlCharacters } from '../validate.js';
+import { validateAllowHost } from './host-guard.js';
 import type { ServedBackendFactory } from './served-backend.js';
 import { generateToken, validateToken } from './token.js';
 
 export interface ServeOptions extends Omit<SupervisorOptions, 'rootPath' | 'socketPath'> {
-  /** Default: `{ path: '<instance dir>/proxy.sock' }`, a private Unix socket. */
+  /** Default: RSESSION_PROXY_LISTEN, else `{ path: '<instance dir>/proxy.sock' }`, a private Unix socket. */
   listen?: ListenSpec | undefined;
-  /** Where RStudio appears, e.g. `/rstudio/`; default `/`. */
+  /** Where RStudio appears, e.g. `/rstudio/`; default RSESSION_PROXY_PREFIX, else `/`. */
   prefix?: string | undefined;
   /**
    * rserver's root path when a proxy in front removes its own prefix before serve sees the
@@ -18,9 +21,14 @@ export interface ServeOptions extends Omit<SupervisorOptions, 'rootPath' | 'sock
    * proxy in front must strip it. Default: the prefix.
    */
   rootPath?: string | undefined;
-  /** The access token; generated when undefined; `false` for none (Unix listener only). */
+  /**
+   * The access token; `false` for none (Unix listener only). Default: the token of `tokenFile`,
+   * RSESSION_PROXY_TOKEN, RSESSION_PROXY_TOKEN_FILE, else a new random one.
+   */
   token?: string | false | undefined;
-  /** Host names accepted besides localhost, 127.0.0.1 and [::1]. */
+  /** A file of the user's, mode 0600, holding the token (read when serve starts). */
+  tokenFile?: string | undefined;
+  /** Host names accepted besides localhost, 127.0.0.1 and [::1]; default RSESSION_PROXY_ALLOW_HOSTS. */
   allowHosts?: readonly string[] | undefined;
   /**
    * `false`: accept any Host (no DNS-rebinding guard), for a Unix listener that only a proxy
@@ -33,7 +41,10 @@ export interface ServeOptions extends Omit<SupervisorOptions, 'rootPath' | 'sock
    * Default false.
    */
   trustProxy?: boolean | undefined;
-  /** Stop rserver after this many ms without traffic (it starts again on the next request). */
+  /**
+   * Stop rserver after this many ms without traffic (it starts again on the next request);
+   * default RSESSION_PROXY_IDLE_TIMEOUT (minutes), else never.
+   */
   idleTimeout?: number | undefined;
   /** A request's headers must arrive within this many ms. Default 60 000. */
   headersTimeout?: number | undefined;
@@ -49,6 +60,10 @@ export interface ServeOptions extends Omit<SupervisorOptions, 'rootPath' | 'sock
   backend?: ServedBackendFactory | undefined;
 }
 
+/** Where the token comes from: given (or made up), a file to read at start, or nowhere. */
+export type TokenSource =
+  { from: 'value'; token: string } | { from: 'file'; path: string } | { from: 'none' };
+
 export interface NormalizedServeOptions {
   /** For the supervisor: rserver's root path is the prefix, or `rootPath`. */
   supervisor: SupervisorOptions;
@@ -58,8 +73,7 @@ export interface NormalizedServeOptions {
   prefix: string;
   /** A prefix a proxy in front should have removed (`rootPath` when it differs from the prefix). */
   strippedPrefix: string | undefined;
-  /** undefined: no token (a Unix listener the caller chose so). */
-  token: string | undefined;
+  token: TokenSource;
   allowHosts: readonly string[];
   hostCheck: boolean;
   trustProxy: boolean;
@@ -70,6 +84,12 @@ export interface NormalizedServeOptions {
    * wait for it: jupyter-server-proxy's readiness probe gives each try 1 s (serveExec: `/`).
    */
   probePath: string | undefined;
+  /**
+   * Find and probe rserver before anything listens, so that serve fails at once when it cannot
+   * run it (only when serve runs rserver itself). serveExec does not: it stays up and tells
+   * every request why, since an exit would become jupyter-server-proxy's restart loop.
+   */
+  checkRServer: boolean;
   idleTimeout: number;
   headersTimeout: number;
   unauthenticatedTimeout: number;
@@ -78,20 +98,21 @@ export interface NormalizedServeOptions {
 }
 
 const MAX_TIMEOUT = 2 ** 31 - 1;
-const HOST_NAME = /^[A-Za-z0-9.-]{1,253}$/;
 
-// Every default of serve() in one place, each value checked once with a message naming it; the
-// launcher's own options are the supervisor's to check.
+// Every default of serve() in one place, each value checked once with a message naming it:
+// options first, then the environment (environment.ts); the launcher's own options are the
+// supervisor's to check.
 export function normalizeServeOptions(options: ServeOptions = {}): NormalizedServeOptions {
   const {
-    listen,
-    prefix = '/',
+    listen: givenListen,
+    prefix: givenPrefix,
     rootPath,
     token,
-    allowHosts = [],
+    tokenFile,
+    allowHosts: givenAllowHosts,
     hostCheck = true,
     trustProxy = false,
-    idleTimeout = 0,
+    idleTimeout: givenIdleTimeout,
     headersTimeout = 60_000,
     unauthenticatedTimeout = 30_000,
     maxUnauthenticated = 1024,
@@ -99,8 +120,10 @@ export function normalizeServeOptions(options: ServeOptions = {}): NormalizedSer
     backend,
     ...launch
   } = { ...options };
-  const routed = `${normalizePrefix(prefix)}/`;
-  const strippedPrefix = resolveRootPath(rootPath, routed);
+  const env = launch.env ?? process.env;
+  const listen = givenListen ?? readSetting(env, 'listen')?.value;
+  const prefix = `${normalizePrefix(givenPrefix ?? readSetting(env, 'prefix')?.value ?? '/')}/`;
+  const strippedPrefix = resolveRootPath(rootPath, prefix);
   if (backend !== undefined && typeof backend !== 'function') {
     throw new RSessionProxyError(
       'EINVALIDOPTION',
@@ -108,18 +131,24 @@ export function normalizeServeOptions(options: ServeOptions = {}): NormalizedSer
     );
   }
   return {
-    supervisor: { ...launch, logger, rootPath: strippedPrefix ?? routed },
+    supervisor: { ...launch, logger, rootPath: strippedPrefix ?? prefix },
     backend,
     listen,
-    prefix: routed,
+    prefix,
     strippedPrefix,
-    token: resolveToken(token, listen),
-    allowHosts: validateAllowHosts(allowHosts),
+    token: resolveTokenSource(token, tokenFile, listen, env),
+    allowHosts: validateAllowHosts(givenAllowHosts ?? readSetting(env, 'allowHosts')?.value ?? []),
     hostCheck: validateUnixOnlyFalse(hostCheck, 'hostCheck', listen),
     trustProxy: validateBoolean(trustProxy, 'trustProxy'),
     kind: 'serve',
     probePath: undefined,
-    idleTimeout: validateInteger(idleTimeout, 'idleTimeout', 0, MAX_TIMEOUT),
+    checkRServer: true,
+    idleTimeout: validateInteger(
+      givenIdleTimeout ?? readSetting(env, 'idleTimeout')?.value ?? 0,
+      'idleTimeout',
+      0,
+      MAX_TIMEOUT,
+    ),
     headersTimeout: validateInteger(headersTimeout, 'headersTimeout', 1, MAX_TIMEOUT),
     unauthenticatedTimeout: validateInteger(
       unauthenticatedTimeout,
@@ -179,27 +208,52 @@ function validateBoolean(value: unknown, name: string): boolean {
   );
 }
 
-// `false` asks for no token, which only a Unix listener may do (the default one is).
-function resolveToken(token: unknown, listen: ListenSpec | undefined): string | undefined {
+// One source of the token: the options' (`token`, `tokenFile`, `token: false`), else the
+// environment's (RSESSION_PROXY_TOKEN or RSESSION_PROXY_TOKEN_FILE), else a new one. `false`
+// asks for no token, which only a Unix listener may do (the default one is).
+function resolveTokenSource(
+  token: unknown,
+  tokenFile: unknown,
+  listen: ListenSpec | undefined,
+  env: NodeJS.ProcessEnv,
+): TokenSource {
+  if (token !== undefined && tokenFile !== undefined) {
+    throw new RSessionProxyError(
+      'EINVALIDOPTION',
+      'Give the token one way: the `token` and `tokenFile` options (--token, --no-token, --token-file) cannot be combined.',
+    );
+  }
   if (token === false) {
     if (listen !== undefined && !('path' in listen)) {
       throw new RSessionProxyError(
         'EINVALIDOPTION',
-        'A TCP listener always needs a token: every user on the host can connect to a port.',
+        'No token (--no-token, `token: false`) is only allowed with a Unix socket listener: every user on the host can connect to a TCP port.',
         { hint: 'Drop --no-token, or listen on a Unix socket (--listen=unix:/path).' },
       );
     }
-    return undefined;
+    return { from: 'none' };
   }
-  return token === undefined ? generateToken() : validateToken(token, 'the `token` option');
+  if (token !== undefined)
+    return { from: 'value', token: validateToken(token, 'the `token` option') };
+  if (tokenFile !== undefined) return { from: 'file', path: validateTokenFile(tokenFile) };
+  const fromEnv = readSetting(env, 'token');
+  const fileFromEnv = readSetting(env, 'tokenFile');
+  if (fromEnv !== undefined && fileFromEnv !== undefined) {
+    throw new RSessionProxyError(
+      'EINVALIDOPTION',
+      `${fromEnv.variable} and ${fileFromEnv.variable} are both set: unset one of them.`,
+    );
+  }
+  if (fromEnv !== undefined) return { from: 'value', token: fromEnv.value };
+  if (fileFromEnv !== undefined) return { from: 'file', path: fileFromEnv.value };
+  return { from: 'value', token: generateToken() };
 }
 
-// A host name as the Host header carries it, without a port: nothing that could hide a path.
-export function validateAllowHost(host: unknown, source: string): string {
-  if (typeof host === 'string' && HOST_NAME.test(host)) return host;
+function validateTokenFile(path: unknown): string {
+  if (typeof path === 'string' && path.trim() !== '' && !hasControlCharacters(path)) return path;
   throw new RSessionProxyError(
     'EINVALIDOPTION',
-    `Expected ${source} to be a host name such as rstudio.example.org, got ${describe(host)}.`,
+    `Expected the \`tokenFile\` option to be a file path, got ${describe(path)}.`,
   );
 }
 

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import type { InstanceLayout } from '../instance/layout.js';
 import { createProxyAdapter, type ProxyAdapter } from '../proxy/adapter.js';
 import { Supervisor } from '../rserver/supervisor.js';
+import { findUsableRServer } from '../rserver/usable.js';
 import { createTokenAuth } from './auth.js';
 import { handleClientError } from './client-error.js';
 import { guardConnections } from './connection-guard.js';
@@ -14,10 +15,12 @@ import {
   normalizeServeOptions,
   type NormalizedServeOptions,
   type ServeOptions,
+  type TokenSource,
 } from './options.js';
 import { createFrontRouter } from './router.js';
 import type { ServedBackend } from './served-backend.js';
 import { describeStatus, startStatusTicker } from './status-ticker.js';
+import { readTokenFile } from './token-file.js';
 
 export type { ServeOptions } from './options.js';
 export { CONTROL_PATH } from './router.js';
@@ -33,6 +36,8 @@ export interface ServeHandle {
   readonly backend: ServedBackend;
   /** The supervisor, when serve made one (without the `backend` option). */
   readonly supervisor: Supervisor | undefined;
+  /** The instance serve holds: its name, its directory, where its runtime base came from. */
+  readonly layout: InstanceLayout;
   readonly adapter: ProxyAdapter;
   /** Stops accepting, ends every connection, stops rserver and releases the instance. */
   close(): Promise<void>;
@@ -40,17 +45,31 @@ export interface ServeHandle {
 
 // The standalone front: a node:http server in front of the adapter and the supervisor, with the
 // host guard (DNS rebinding), token auth, a health and a status endpoint, and idle shutdown.
+// What would make the first request fail for sure (no usable rserver, an unreadable token file,
+// an instance in use) fails here instead, before anything listens.
 export function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   return startFront(normalizeServeOptions(options));
 }
 
 // serve() and serveExec() alike: what differs between them is in the normalized options.
 export async function startFront(config: NormalizedServeOptions): Promise<ServeHandle> {
-  const { prefix, token, logger } = config;
+  const { prefix, logger } = config;
   const warn = (message: string) => logger?.({ level: 'warn', source: 'rsession-proxy', message });
-  // Every option is checked (the supervisor's too) before anything is written, and a socket
-  // someone else chose before the instance is opened: a refusal leaves no directory behind.
+  // Every option is checked (the supervisor's too: a mistake in the launcher's options is a
+  // usage error, reported before any failure to start) before anything is written, and a
+  // socket someone else chose before the instance is opened: a refusal leaves no directory
+  // behind.
   const { backend, supervisor } = makeBackend(config);
+  const token = await readToken(config.token);
+  // rserver runs on this host: check it now. Another backend (a Slurm job) checks its own.
+  if (supervisor && config.checkRServer) {
+    const probe = await findUsableRServer(config.supervisor);
+    logger?.({
+      level: 'info',
+      source: 'rsession-proxy',
+      message: `rserver ${probe.version ?? '(version unknown)'}: ${probe.path}`,
+    });
+  }
   const listenPath = config.listen && 'path' in config.listen ? config.listen.path : undefined;
   const created = listenPath !== undefined && (await prepareUnixListener(listenPath));
   let layout: InstanceLayout;
@@ -138,9 +157,16 @@ export async function startFront(config: NormalizedServeOptions): Promise<ServeH
     url: `http://${host}${prefix}${query}`,
     backend,
     supervisor,
+    layout,
     adapter,
     close,
   };
+}
+
+// The token a source names: the one given (or made up), the one in the file, or none.
+async function readToken(source: TokenSource): Promise<string | undefined> {
+  if (source.from === 'none') return undefined;
+  return source.from === 'value' ? source.token : readTokenFile(source.path);
 }
 
 // The backend the `backend` option makes, or a supervisor of rserver on this host.

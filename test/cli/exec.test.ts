@@ -78,6 +78,7 @@ describe('rsession-proxy exec', () => {
     const result = await runCli(['exec', `--socket=${join(dir, 's.sock')}`, ...DOUBLE_FLAGS], env);
     assert.equal(result.code, 1);
     assert.match(result.stderr, new RegExp(`Refusing to use ${dir}: its mode is 0755`));
+    // The directory came with --socket: the advice is about the socket, not --runtime-dir.
     assert.match(result.stderr, /directory that is yours with mode 0700 .*exec --socket/);
     assert.doesNotMatch(result.stderr, /--runtime-dir/, 'the directory came from --socket');
   });

@@ -9,6 +9,7 @@ import { fetchText } from '../helpers/fetch-text.js';
 import { cookieHeader, httpRequest } from '../helpers/http-client.js';
 import { asUser, isRoot, notRootReason, useUsers } from '../helpers/users.js';
 import { closeWebSocket, nextMessage, openWebSocket } from '../helpers/ws-client.js';
+import { IDE_PAGE_TITLE } from '../fixtures/rserver/ide-page.js';
 import { markedPids } from '../helpers/leftovers.js';
 
 const { root, env } = makeCliEnv();
@@ -117,7 +118,7 @@ describe('rsession-proxy serve over TCP', () => {
         new RegExp(`^http://127\\.0\\.0\\.1:${url.port}/rstudio/`),
       );
     }
-    assert.match(visits.at(-1)?.answer.body ?? '', /RStudio/);
+    assert.ok((visits.at(-1)?.answer.body ?? '').includes(`<title>${IDE_PAGE_TITLE}</title>`));
     const ws = await openWebSocket(`ws://127.0.0.1:${url.port}/rstudio/p/0a1b/terminal/1/`, [], {
       cookie: cookieHeader(jar),
     });
@@ -252,6 +253,6 @@ describe('rsession-proxy serve on its default Unix socket', () => {
       env,
     );
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /--no-token is only allowed with a Unix socket listener/);
+    assert.match(result.stderr, /--no-token.*only allowed with a Unix socket listener/);
   });
 });

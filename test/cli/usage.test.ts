@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { main } from '../../bin/cli/main.js';
 import { runCli, makeCliEnv } from '../helpers/cli.js';
@@ -25,7 +25,12 @@ async function run(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = sink();
   const stderr = sink();
-  const code = await main(argv, { stdout, stderr, env: { ...env, ...extraEnv } });
+  const code = await main(argv, {
+    stdin: Readable.from([]),
+    stdout,
+    stderr,
+    env: { ...env, ...extraEnv },
+  });
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
@@ -123,7 +128,7 @@ describe('usage errors: exit 2 with one line saying what is wrong', () => {
     [
       'bad RSESSION_PROXY_TIMEOUT',
       ['exec', '--socket=/tmp/x/s.sock'],
-      /--timeout must be a number/,
+      /^Expected RSESSION_PROXY_TIMEOUT to be a number of seconds/,
       { RSESSION_PROXY_TIMEOUT: 'soon' },
     ],
     [
@@ -156,7 +161,7 @@ describe('usage errors: exit 2 with one line saying what is wrong', () => {
     const result = await runCli(['serve', '--listen=nowhere'], env);
     assert.equal(result.code, 2);
     assert.equal(result.stdout, '');
-    assert.match(result.stderr, /^Invalid listener "nowhere"/);
+    assert.match(result.stderr, /^--listen="nowhere" is not valid: Invalid listener "nowhere"/);
   });
 
   test('--help and --version', async () => {

@@ -225,3 +225,16 @@ export async function runCli(
     throw new Error(`${(error as Error).message}; stderr:\n${cli.stderr}`, { cause: error });
   }
 }
+
+// The stop command serve printed on `line` ("stop with Ctrl-C or `…`"), run as printed from a
+// shell that has not set RSESSION_PROXY_RUNTIME_DIR: the advice must name what it needs.
+export async function runPrintedStop(
+  line: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ command: string | undefined; result: CliResult | undefined }> {
+  const command = /`(rsession-proxy stop[^`]*)`/.exec(line)?.[1];
+  if (command === undefined) return { command, result: undefined };
+  const plain = { ...env };
+  delete plain.RSESSION_PROXY_RUNTIME_DIR;
+  return { command, result: await runCli(command.split(' ').slice(1), plain) };
+}

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import WebSocket from 'ws';
 import type { SignedIn } from './served.js';
+import { IDE_PAGE_TITLE } from '../fixtures/rserver/ide-page.js';
 
 export interface MixedLoadOptions {
   /** `http://127.0.0.1:<port>` */
@@ -131,7 +132,10 @@ export async function startMixedLoad(options: MixedLoadOptions): Promise<Running
         headers: { ...signedIn.headers, accept: 'text/html' },
         timeoutMs: 30_000,
       });
-      if (reply.status !== 200 || !reply.body.toString().includes('<title>RStudio</title>'))
+      if (
+        reply.status !== 200 ||
+        !reply.body.toString().includes(`<title>${IDE_PAGE_TITLE}</title>`)
+      )
         throw new Error(`page: ${reply.status} ${reply.body.toString().slice(0, 200)}`);
     },
   ];

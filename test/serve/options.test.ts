@@ -10,17 +10,19 @@ test('normalizeServeOptions: the defaults', () => {
   assert.equal(options.maxUnauthenticated, 1024);
   assert.equal(options.idleTimeout, 0);
   assert.deepEqual(options.allowHosts, []);
-  assert.equal(Buffer.from(options.token ?? '', 'base64url').length, 32);
+  assert.equal(options.token.from, 'value');
+  assert.equal(Buffer.from(options.token.token, 'base64url').length, 32);
   assert.equal(options.supervisor.rootPath, '/');
   assert.equal(options.strippedPrefix, undefined);
   assert.equal(options.hostCheck, true);
   assert.equal(options.trustProxy, false);
   assert.equal(options.kind, 'serve');
   assert.equal(options.probePath, undefined);
+  assert.equal(options.checkRServer, true);
   assert.equal(normalizeServeOptions({ prefix: 'rstudio' }).prefix, '/rstudio/');
-  assert.equal(
+  assert.deepEqual(
     normalizeServeOptions({ token: false }).token,
-    undefined,
+    { from: 'none' },
     'the default listener is a Unix socket',
   );
 });
@@ -38,7 +40,10 @@ test('normalizeServeOptions: every bad value is refused, naming the option', () 
     [{ maxUnauthenticated: 0 }, /maxUnauthenticated/],
     [{ token: 'a'.repeat(22) }, /token/],
     [{ token: 42 as unknown as string }, /token/],
-    [{ token: false, listen: { host: '127.0.0.1', port: 0 } }, /TCP listener always needs a token/],
+    [
+      { token: false, listen: { host: '127.0.0.1', port: 0 } },
+      /only allowed with a Unix socket listener/,
+    ],
     [{ prefix: '/a/../b' }, /prefix/],
     [{ rootPath: '/a b/' }, /rootPath/],
     [{ rootPath: 7 as unknown as string }, /rootPath/],

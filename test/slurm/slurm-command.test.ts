@@ -196,7 +196,7 @@ describe('rsession-proxy slurm', { skip: slurmSkipReason }, () => {
     assert.match(
       text.stdout,
       new RegExp(
-        `main \\(slurm\\): running\\n  job: ${jobId} RUNNING on ${cluster.node}, time left \\d+:\\d\\d`,
+        `main \\(slurm\\): running, rserver running\\n  job: ${jobId} RUNNING on ${cluster.node}, time left \\d+:\\d\\d`,
       ),
     );
 
