@@ -7,6 +7,7 @@ import { getPrivacyProblem, getUid } from './private-dir.js';
 import { findR, findRServer } from './rserver/find.js';
 import { normalizeLaunchOptions } from './rserver/options.js';
 import { probeRServer } from './rserver/probe.js';
+import { detectIsolationFor } from './rserver/resolve-isolation.js';
 import { detectSandbox } from './rserver/sandbox-detect.js';
 import { findPdeathsigSetpriv } from './rserver/setpriv.js';
 import { formatListenSpec } from './serve/listen.js';
@@ -63,9 +64,13 @@ async function checkRServer(options: ReturnType<typeof normalizeLaunchOptions>) 
       checks.push({
         name: 'rserver supports --www-socket',
         ok: socket,
-        blocking: true,
+        // Without it rserver runs in a network namespace or behind a password: the isolation
+        // check below says which, and blocks when none can be had.
+        blocking: false,
         detail: `${probe.version ?? 'version unknown'}: ${socket ? 'yes' : 'no (older than RStudio Server 2024.12.0)'}`,
-        hint: socket ? undefined : 'Install RStudio Server 2024.12.0 or newer.',
+        hint: socket
+          ? undefined
+          : 'RStudio Server 2024.12.0 or newer listens on a Unix socket of its own; this one gets the isolation below.',
       });
     } catch (error) {
       checks.push(fromError('rserver supports --www-socket', error));
@@ -216,5 +221,27 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorChec
         ? undefined
         : 'The watchdog finds processes by the marker in their environment; one that clears its environment escapes it. util-linux 2.38 or newer with unprivileged user namespaces enabled puts rserver in a PID namespace, from which nothing escapes.',
   });
+  checks.push(await checkIsolation(normalized));
   return checks;
+}
+
+// The isolation a start would get (docs/security.md): anything weaker than the socket is said,
+// and a level that cannot be had blocks the start.
+async function checkIsolation(
+  normalized: ReturnType<typeof normalizeLaunchOptions>,
+): Promise<DoctorCheck> {
+  const name = `isolation (${normalized.isolation})`;
+  try {
+    const { isolation } = await detectIsolationFor(normalized);
+    const weaker = isolation.level === 'password' || isolation.warnings.length > 0;
+    return {
+      name,
+      ok: !weaker,
+      blocking: false,
+      detail: isolation.description,
+      hint: weaker ? isolation.warnings.join(' ') : undefined,
+    };
+  } catch (error) {
+    return fromError(name, error);
+  }
 }

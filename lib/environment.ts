@@ -4,8 +4,9 @@
 // CLI), so that none honours a variable another ignores. docs/cli.md#environment lists them.
 import { RSessionProxyError, isRSessionProxyError } from './errors.js';
 import { validateInstanceName } from './instance/name.js';
-import { normalizePrefix } from './proxy/prefix.js';
+import { normalizeRootPath } from './url-prefix.js';
 import { validateFrameOrigin } from './rserver/frame-origin.js';
+import { validateIsolationOption, type IsolationOption } from './rserver/isolation.js';
 import { validateAllowHost } from './serve/host-guard.js';
 import { parseListenSpec, type ListenSpec } from './serve/listen.js';
 import { validateToken } from './serve/token.js';
@@ -25,6 +26,7 @@ export interface Settings {
   timeout: number;
   frameOrigin: string;
   threadPoolSize: number;
+  isolation: IsolationOption;
   listen: ListenSpec;
   prefix: string;
   token: string;
@@ -108,17 +110,9 @@ function naming<T>(validate: (text: string) => T) {
   };
 }
 
-// A URL path whose segments need no decoding: a `%` could hide a `/` or a `..` that the browser
-// decodes and the front would not see.
+// serve's prefix, with its trailing slash, in an error that names the flag or variable.
 function parsePrefix(text: string, source: string): string {
-  const expected = 'a URL path such as /rstudio/ (no %, spaces, ?, # or \\, no . or .. segments)';
-  if (text.includes('%') || hasControlCharacters(text)) throw invalid(source, expected, text);
-  try {
-    return `${normalizePrefix(text)}/`;
-  } catch (error) {
-    if (isRSessionProxyError(error, 'EINVALIDOPTION')) throw invalid(source, expected, text);
-    throw error;
-  }
+  return normalizeRootPath(text, source);
 }
 
 function parseLogFormat(text: string, source: string): LogFormat {
@@ -209,6 +203,14 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
     scope: 'launch',
     holds: 'an integer (jupyter-rsession-proxy)',
     parse: parseThreadPoolSize,
+  },
+  {
+    name: 'RSESSION_PROXY_ISOLATION',
+    option: 'isolation',
+    flag: '--isolation',
+    scope: 'launch',
+    holds: 'auto, socket, namespace or password',
+    parse: (text, source) => validateIsolationOption(text, source),
   },
   {
     name: 'RSESSION_PROXY_LISTEN',

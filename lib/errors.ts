@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'ERSERVEREXITED'
   | 'ERSERVERTIMEOUT'
   | 'ERSERVERCRASHED'
+  | 'EISOLATION'
+  | 'ESIGNIN'
   | 'EABORTED'
   | 'ECLOSED'
   | 'EBACKEND'

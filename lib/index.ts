@@ -53,6 +53,8 @@ export type {
   BackendEndpoint,
   BackendState,
   ConnectionFactory,
+  SignInCookies,
+  SignInRequest,
   SocketEndpoint,
 } from './backend.js';
 export type { LogEntry, LogLevel, Logger } from './logger.js';
@@ -73,11 +75,18 @@ export {
 export { explainRServerFailure, type KnownFailure } from './rserver/known-errors.js';
 export {
   normalizeLaunchOptions,
-  normalizeRootPath,
   type LaunchOptions,
   type NormalizedLaunchOptions,
 } from './rserver/options.js';
+export { normalizePrefix, normalizeRootPath } from './url-prefix.js';
 export type { RServerExit, RServerProcess } from './rserver/running.js';
+export {
+  ISOLATION_OPTIONS,
+  type Isolation,
+  type IsolationLevel,
+  type IsolationOption,
+} from './rserver/isolation.js';
+export { detectIsolation, type ResolvedIsolation } from './rserver/resolve-isolation.js';
 export { launchRServer, type RServer } from './rserver/launch.js';
 export {
   Supervisor,

@@ -35,6 +35,7 @@ const CASES: [string, string, unknown, string][] = [
     'javascript:x',
   ],
   ['JUPYTER_RSESSION_PROXY_THREAD_POOL_SIZE', '8', 8, '1.5'],
+  ['RSESSION_PROXY_ISOLATION', 'namespace', 'namespace', 'none'],
   ['RSESSION_PROXY_LISTEN', '127.0.0.1:8787', { host: '127.0.0.1', port: 8787 }, '0.0.0.0'],
   ['RSESSION_PROXY_PREFIX', 'rstudio', '/rstudio/', '/%2e%2e/'],
   ['RSESSION_PROXY_TOKEN', TOKEN, TOKEN, 'short'],
@@ -124,28 +125,31 @@ describe('every normalizer honours the table; options win', () => {
     assert.match(normalizeInstanceOptions({ env, socketPath: '/tmp/x/s.sock' }).name, /^s-/);
   });
 
-  test('launch: R, timeout, frame origin and thread pool', () => {
+  test('launch: R, timeout, frame origin, thread pool and isolation', () => {
     const env = {
       RSESSION_PROXY_R: '/opt/R/bin/R',
       RSERVER_TIMEOUT: '12',
       JUPYTER_RSESSION_PROXY_WWW_FRAME_ORIGIN: 'none',
       JUPYTER_RSESSION_PROXY_THREAD_POOL_SIZE: '3',
+      RSESSION_PROXY_ISOLATION: 'password',
     };
     const fromEnv = normalizeLaunchOptions({ env });
     assert.equal(fromEnv.r, '/opt/R/bin/R');
     assert.equal(fromEnv.timeout, 12_000);
     assert.equal(fromEnv.frameOrigin, 'none');
     assert.equal(fromEnv.threadPoolSize, 3);
+    assert.equal(fromEnv.isolation, 'password');
     const given = normalizeLaunchOptions({
       env,
       r: '/usr/bin/R',
       timeout: 1000,
       frameOrigin: 'same',
       threadPoolSize: 2,
+      isolation: 'socket',
     });
     assert.deepEqual(
-      [given.r, given.timeout, given.frameOrigin, given.threadPoolSize],
-      ['/usr/bin/R', 1000, 'same', 2],
+      [given.r, given.timeout, given.frameOrigin, given.threadPoolSize, given.isolation],
+      ['/usr/bin/R', 1000, 'same', 2, 'socket'],
     );
   });
 

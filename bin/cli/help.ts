@@ -89,16 +89,24 @@ Options:
   --allow-host=NAME     Accept requests for this host name too (repeatable;
                         RSESSION_PROXY_ALLOW_HOSTS=a,b). Always accepted: localhost,
                         127.0.0.1, [::1]; others are refused (DNS rebinding)
+  --trust-proxy         Behind a TLS proxy you run: believe the X-Forwarded-Proto/-Host
+                        (else Forwarded) it adds, so that redirects are https:// and
+                        cookies Secure (docs/front-proxies.md). Off by default
   --instance=NAME       Instance name (RSESSION_PROXY_INSTANCE; default "default")
   --idle-timeout=MIN    Stop rserver after MIN minutes without traffic; it starts again on
                         the next request (RSESSION_PROXY_IDLE_TIMEOUT)
+  --isolation=auto|socket|namespace|password
+                        What keeps other users away from an rserver without --www-socket
+                        (RSESSION_PROXY_ISOLATION; default auto: the strongest available;
+                        a level asked for by name is refused rather than weakened)
   --open                Start the browser on the URL (TCP listener, with a display)
   --demo                Use the rserver test double instead of RStudio Server (from a
                         clone), on 127.0.0.1 unless --listen says otherwise
 ${LAUNCH_OPTIONS}
 
-rserver is checked before serve listens: without a usable one (missing, or older than
-2024.12.0) serve exits 1 saying why.
+rserver is checked before serve listens, and the isolation it would get said: without a
+usable one (missing, or older than 1.4) or with an --isolation it cannot have, serve exits 1
+saying why.
 
 Endpoints: <prefix>_rsession-proxy/health (no auth: "ok"), <prefix>_rsession-proxy/status.
 Requests from pages of other origins (POST, PUT, PATCH, DELETE, WebSockets) get 403; the

@@ -23,6 +23,7 @@ export function launchOptionsFrom(
     r: settings.r,
     runtimeDir: settings.runtimeDir,
     timeout: settings.timeout,
+    isolation: settings.isolation,
     extraArgs: flags.rest,
   };
 }

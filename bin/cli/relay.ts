@@ -34,6 +34,11 @@ async function runRelay(argv: readonly string[], io: RelayIo): Promise<number> {
   if (socketPath === undefined || socketPath === '') {
     throw new UsageError('rsession-proxy relay: --socket=PATH is required');
   }
+  if (!socketPath.startsWith('/') || socketPath.split('/').some((p) => p === '.' || p === '..')) {
+    throw new UsageError(
+      `rsession-proxy relay: --socket needs an absolute path without . or .. parts, got ${JSON.stringify(socketPath)}`,
+    );
+  }
   await relayUnixSocket(socketPath, { input: io.stdin, output: io.stdout });
   return EXIT.ok;
 }

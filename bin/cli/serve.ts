@@ -23,6 +23,8 @@ export const FRONT_FLAGS = {
   instance: { type: 'string' },
   'idle-timeout': { type: 'string' },
   'allow-host': { type: 'string', multiple: true },
+  isolation: { type: 'string' },
+  'trust-proxy': { type: 'boolean' },
   ...commonLaunchFlags,
 } as const;
 
@@ -49,6 +51,7 @@ export function getServeOptions(
     token: noToken ? false : settings.token,
     tokenFile: settings.tokenFile,
     allowHosts: settings.allowHosts,
+    trustProxy: getBoolean(flags, 'trust-proxy'),
     idleTimeout: settings.idleTimeout,
   };
 }

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { Backend } from '../backend.js';
 import { createCore } from './core.js';
 import { normalizeAdapterOptions, type ProxyAdapterOptions } from './options.js';
-import { normalizePrefix } from './prefix.js';
+import { normalizePrefix } from '../url-prefix.js';
 import { handleUpgrade } from './upgrade.js';
 import { handleRequest } from './web.js';
 

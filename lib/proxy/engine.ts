@@ -8,6 +8,7 @@ import { prepareForward } from './forwarded.js';
 import { asProxyError } from './failure.js';
 import { prepareOutgoing } from './outgoing.js';
 import { relayResponse } from './relay.js';
+import { answerWithSignIn, wantsSignIn } from './sign-in.js';
 import { watchHandshake } from './tunnel.js';
 
 /**
@@ -81,8 +82,11 @@ export function createEngine(core: AdapterCore, agent: BackendAgent): Engine {
   });
   proxy.on('proxyRes', (proxyRes, req) => {
     const exchange = getExchange(req);
-    if (exchange) relayResponse(exchange, req, proxyRes);
-    else proxyRes.destroy();
+    if (!exchange) proxyRes.destroy();
+    // An rserver run with a password nobody types (lib/rserver/isolation.ts) is signed in to.
+    else if (wantsSignIn(core, exchange, req, proxyRes))
+      answerWithSignIn(core, exchange, req, proxyRes);
+    else relayResponse(exchange, req, proxyRes);
   });
   proxy.on('proxyReqWs', (proxyReq, req) => {
     const exchange = getExchange(req);

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Backend } from '../backend.js';
 import { RSessionProxyError } from '../errors.js';
 import { createFixedBackend } from './fixed-backend.js';
-import { normalizePrefix } from './prefix.js';
+import { normalizePrefix } from '../url-prefix.js';
 
 export interface ProxyAdapterOptions {
   /** The rserver to reach: a Backend (the supervisor) or the path of a socket rserver listens on. */

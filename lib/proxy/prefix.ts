@@ -1,24 +1,3 @@
-import { RSessionProxyError } from '../errors.js';
-
-// One path segment of a prefix: RFC 3986 pchar, without the characters that would make the
-// prefix mean something else in a request line or a Location (`?`, `#`, `\`, spaces, controls).
-const SEGMENT = /^[A-Za-z0-9._~!$&'()*+,;=:@%-]+$/;
-
-// The prefix the client sees, as '' (no prefix) or '/a/b': a leading slash and no trailing one,
-// the form rserver itself normalises X-RStudio-Root-Path to and uses as the cookie path.
-export function normalizePrefix(prefix: string, name = 'prefix'): string {
-  const segments = prefix.split('/').filter((segment) => segment !== '');
-  for (const segment of segments) {
-    if (!SEGMENT.test(segment) || segment === '.' || segment === '..') {
-      throw new RSessionProxyError(
-        'EINVALIDOPTION',
-        `Expected \`${name}\` to be a URL path such as "/rstudio", got ${JSON.stringify(prefix)}.`,
-      );
-    }
-  }
-  return segments.length === 0 ? '' : `/${segments.join('/')}`;
-}
-
 export type Route =
   /** Forward to rserver with this origin-form target (prefix removed, query kept, as sent). */
   | { kind: 'proxy'; path: string }

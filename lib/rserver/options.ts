@@ -6,10 +6,12 @@ import {
   type InstanceSpec,
 } from '../instance/options.js';
 import type { Logger } from '../logger.js';
+import { normalizeRootPath } from '../url-prefix.js';
 import { hasControlCharacters } from '../validate.js';
 import { readSetting } from '../environment.js';
 import { MANAGED_OPTIONS } from './arguments.js';
 import { validateFrameOrigin } from './frame-origin.js';
+import { validateIsolationOption, type IsolationOption } from './isolation.js';
 
 /**
  * How to launch rserver. `instance`, `socketPath`, `runtimeDir` and `ephemeral` choose the
@@ -32,6 +34,12 @@ export interface LaunchOptions extends InstanceOptions {
   timeout?: number | undefined;
   /** How long rserver gets after SIGTERM before SIGKILL, in ms; default 5 000. */
   stopTimeout?: number | undefined;
+  /**
+   * What keeps other users away from rserver (docs/security.md): `socket`, `namespace`,
+   * `password`, or `auto` (default; RSESSION_PROXY_ISOLATION) for the strongest this rserver and
+   * host allow. A level that cannot be had is refused (EISOLATION), never weakened.
+   */
+  isolation?: IsolationOption | undefined;
   /** Passed to rserver after the launcher's own options. */
   extraArgs?: readonly string[] | undefined;
   /** The environment rserver inherits and the knobs are read from; default process.env. */
@@ -49,6 +57,7 @@ export interface NormalizedLaunchOptions {
   threadPoolSize: number | undefined;
   timeout: number;
   stopTimeout: number;
+  isolation: IsolationOption;
   extraArgs: readonly string[];
   env: NodeJS.ProcessEnv;
   logger: Logger | undefined;
@@ -59,19 +68,6 @@ function invalid(name: string, expected: string, value: unknown): RSessionProxyE
     'EINVALIDOPTION',
     `Expected the \`${name}\` option to be ${expected}, got ${JSON.stringify(value)}.`,
   );
-}
-
-// The root path rserver builds URLs and cookie paths from: a leading and a trailing slash.
-export function normalizeRootPath(value: string): string {
-  const path = `/${value.replace(/^\/+|\/+$/g, '')}/`.replace(/^\/\/$/, '/');
-  if (
-    hasControlCharacters(value) ||
-    /[\s?#%\\]/.test(value) ||
-    path.split('/').some((s) => s === '..' || s === '.')
-  ) {
-    throw invalid('rootPath', 'a URL path such as /rstudio/', value);
-  }
-  return path;
 }
 
 function validatePath(name: string, value: string | undefined): string | undefined {
@@ -140,6 +136,9 @@ export function normalizeLaunchOptions(options: LaunchOptions = {}): NormalizedL
       options.timeout ?? readSetting(env, 'timeout')?.value ?? 30_000,
     ),
     stopTimeout: validateDuration('stopTimeout', options.stopTimeout ?? 5000),
+    isolation: validateIsolationOption(
+      options.isolation ?? readSetting(env, 'isolation')?.value ?? 'auto',
+    ),
     extraArgs: validateExtraArgs(options.extraArgs ?? []),
     env,
     logger: options.logger,

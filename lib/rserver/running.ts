@@ -1,13 +1,14 @@
 import { EventEmitter } from 'node:events';
+import type { SignInCookies, SignInRequest } from '../backend.js';
 import type { RSessionProxyError } from '../errors.js';
 import { listProcesses } from '../process-tree.js';
 import { createCrashError, type ExitStatus } from './exit-errors.js';
+import type { Isolation } from './isolation.js';
 import type { LineTail } from './line-tail.js';
 import { decodeSandboxExit, type Sandbox } from './sandbox.js';
 import { findSandboxProcesses } from './sandbox-processes.js';
 import type { SpawnedProcess } from './spawn.js';
 import { stopRServerTree } from './stop.js';
-import type { Watchdog } from './watchdog.js';
 
 export interface RServerExit {
   code: number | null;
@@ -25,17 +26,35 @@ export interface RServerProcess extends EventEmitter {
   readonly startedAt: Date;
   /** The last lines rserver wrote. */
   readonly stderrTail: readonly string[];
+  /** What keeps other users away from this rserver (isolation.ts). */
+  readonly isolation: Isolation;
+  /**
+   * Signs a browser in with this launch's password (isolation `namespace` and `password`);
+   * undefined when rserver signs browsers in by itself.
+   */
+  readonly signIn: ((request: SignInRequest) => Promise<SignInCookies>) | undefined;
   /** Resolves when the rserver process has exited, however it ended. */
   readonly exited: Promise<RServerExit>;
+  /** How the rserver process ended, once it has (undefined while it runs). */
+  readonly exitStatus: ExitStatus | undefined;
   /** Stops rserver and every process it started; resolves when all are gone. */
+  stop(): Promise<void>;
+}
+
+/** Something a start set up beside rserver (the watchdog, a relay, slirp4netns, the password). */
+export interface Attachment {
+  /** Ends it once rserver and its processes are gone; never rejects on its own failure. */
   stop(): Promise<void>;
 }
 
 export interface RunningInput {
   spawned: SpawnedProcess;
   sandbox: Sandbox;
-  watchdog: Watchdog;
+  /** Stopped after rserver's processes, the last first. */
+  attachments: readonly Attachment[];
   tail: LineTail;
+  isolation: Isolation;
+  signIn: ((request: SignInRequest) => Promise<SignInCookies>) | undefined;
   socketPath: string;
   rootPath: string;
   /** The environment entries that mark the instance's processes (instance/marker.ts). */
@@ -52,6 +71,8 @@ export class RunningRServer extends EventEmitter implements RServerProcess {
   readonly rootPath: string;
   readonly startedAt = new Date();
   readonly exited: Promise<RServerExit>;
+  readonly isolation: Isolation;
+  readonly signIn: ((request: SignInRequest) => Promise<SignInCookies>) | undefined;
   readonly #input: RunningInput;
   #rserverPid: number | undefined;
   #stopping: Promise<void> | undefined;
@@ -63,6 +84,8 @@ export class RunningRServer extends EventEmitter implements RServerProcess {
     this.#input = input;
     this.socketPath = input.socketPath;
     this.rootPath = input.rootPath;
+    this.isolation = input.isolation;
+    this.signIn = input.signIn;
     this.exited = input.spawned.exit.then(
       (raw) =>
         new Promise((resolve) => {
@@ -122,8 +145,8 @@ export class RunningRServer extends EventEmitter implements RServerProcess {
     return this.#stopping;
   }
 
-  // The processes first, the watchdog (which must not outlive rserver) next, the caller's
-  // cleanup (sockets, lock) last.
+  // The processes first, what was attached to them (the watchdog, which must not outlive
+  // rserver; a relay; slirp4netns; the password) next, the caller's cleanup (sockets, lock) last.
   async #stop(): Promise<void> {
     const { spawned, sandbox, markers, stopTimeout } = this.#input;
     await stopRServerTree({
@@ -134,7 +157,9 @@ export class RunningRServer extends EventEmitter implements RServerProcess {
       hasExited: () => this.#exitStatus !== undefined,
       grace: stopTimeout,
     });
-    this.#input.watchdog.release();
+    for (const attachment of [...this.#input.attachments].reverse()) {
+      await attachment.stop().catch(() => undefined);
+    }
     await this.#input.afterStop?.();
   }
 }

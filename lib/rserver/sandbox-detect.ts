@@ -42,6 +42,7 @@ async function chooseSandbox(
   const watchdog = (why: string): Sandbox => ({
     kind: 'watchdog',
     description: `a watchdog ends rserver's processes if the supervisor dies (no PID namespace: ${why})`,
+    problem: why,
     setpriv,
     unshare,
   });

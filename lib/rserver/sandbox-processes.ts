@@ -29,9 +29,18 @@ export function findSandboxProcesses(
 ): SandboxProcesses {
   const self = processes.find((entry) => entry.pid === leader);
   if (kind === 'watchdog') return { rserver: self, wrappers: [] };
-  const init = processes.find((entry) => entry.ppid === leader);
+  const init = findNamespaceInit(leader, processes);
   const rserver = init
     ? processes.find((entry) => entry.ppid === init.pid && readNamespacePid(entry.pid) === 2)
     : undefined;
   return { rserver, wrappers: [self, init].filter((entry) => entry !== undefined) };
+}
+
+// The namespace's first process (the init script), unshare's child: slirp4netns joins its network
+// namespace. Undefined until unshare has forked it, and outside a namespace.
+export function findNamespaceInit(
+  leader: number,
+  processes: readonly ProcessEntry[],
+): ProcessEntry | undefined {
+  return processes.find((entry) => entry.ppid === leader);
 }

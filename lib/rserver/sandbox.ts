@@ -1,4 +1,5 @@
 import { constants } from 'node:os';
+import { SETUP_SCRIPT, buildSetupArgs, type NamespaceSetup } from './namespace-setup.js';
 import { buildPdeathsigPrefix } from './setpriv.js';
 
 /**
@@ -17,6 +18,8 @@ export interface Sandbox {
   kind: SandboxKind;
   /** One line for the log and `doctor`: what is in force, and why the namespace is not. */
   description: string;
+  /** Why there is no PID namespace (the watchdog only). */
+  problem?: string | undefined;
   setpriv: string | undefined;
   unshare: string | undefined;
 }
@@ -27,8 +30,7 @@ export interface Sandbox {
  * by unshare and SIGKILLed when unshare dies, and a mount namespace only for a /proc that shows
  * the namespace's own pids (R packages read /proc/<getpid()>); `slave` keeps mounts the host
  * makes later (autofs, NFS) visible inside. Every flag is in util-linux 2.35 and later;
- * sandbox-detect.ts uses them only where unshare passes signals on as 2.38 does. Issue #16 adds
- * a network namespace and a private /tmp here.
+ * sandbox-detect.ts uses them only where unshare passes signals on as 2.38 does.
  */
 export const NAMESPACE_FLAGS = [
   '--user',
@@ -40,6 +42,15 @@ export const NAMESPACE_FLAGS = [
   '--propagation',
   'slave',
 ] as const;
+
+/**
+ * Added when the namespace needs setting up (namespace-setup.ts): the capabilities the user has
+ * in the user namespace kept across exec (util-linux 2.38), for the setup script alone.
+ */
+export const PRIVILEGED_NAMESPACE_FLAGS = ['--keep-caps'] as const;
+
+/** Added for a network namespace of rserver's own (isolation `namespace`). */
+export const NETWORK_NAMESPACE_FLAGS = ['--net'] as const;
 
 /** $0 of the namespace's first process, as `ps` shows it. */
 const INIT_NAME = 'rsession-proxy-init';
@@ -71,13 +82,32 @@ export interface SandboxedCommand {
   env: NodeJS.ProcessEnv;
 }
 
+export interface SandboxInput {
+  env: NodeJS.ProcessEnv;
+  marker: string;
+  grace: number;
+  /** What the namespace must hold before rserver starts (a network, a private /tmp, the relay). */
+  setup?: NamespaceSetup | undefined;
+}
+
+// unshare's flags: the PID namespace always; with a setup, the capabilities it needs and, for a
+// relay, the network namespace.
+function getNamespaceFlags(setup: NamespaceSetup | undefined): string[] {
+  if (setup === undefined) return [...NAMESPACE_FLAGS];
+  return [
+    ...NAMESPACE_FLAGS,
+    ...PRIVILEGED_NAMESPACE_FLAGS,
+    ...(setup.ip === undefined ? [] : NETWORK_NAMESPACE_FLAGS),
+  ];
+}
+
 // The command line and environment that start `command` (rserver and its arguments) in the
 // sandbox. `env` carries the marker; in the namespace only rserver gets it (through the init
 // script), so that the marker finds rserver and what it started, not the wrappers.
 export function buildSandboxedCommand(
   sandbox: Sandbox,
   command: readonly string[],
-  { env, marker, grace }: { env: NodeJS.ProcessEnv; marker: string; grace: number },
+  { env, marker, grace, setup }: SandboxInput,
 ): SandboxedCommand {
   const prefix: string[] = [];
   let wrapperEnv = env;
@@ -88,7 +118,7 @@ export function buildSandboxedCommand(
       // unshare blocks SIGTERM while it waits for its child, so its death signal is SIGKILL.
       ...buildPdeathsigPrefix(sandbox.setpriv, 'KILL'),
       sandbox.unshare,
-      ...NAMESPACE_FLAGS,
+      ...getNamespaceFlags(setup),
       '--',
       '/bin/sh',
       '-c',
@@ -97,6 +127,11 @@ export function buildSandboxedCommand(
       String(Math.ceil(grace / 100)),
       markerEntry,
     );
+    if (setup !== undefined) {
+      prefix.push('/bin/sh', '-c', SETUP_SCRIPT, 'rsession-proxy-setup', ...buildSetupArgs(setup));
+    }
+  } else if (setup !== undefined) {
+    throw new Error('a namespace setup needs the PID namespace');
   } else if (sandbox.setpriv) {
     // rserver itself gets SIGTERM when the supervisor dies; the watchdog ends the rest.
     prefix.push(...buildPdeathsigPrefix(sandbox.setpriv, 'TERM'));

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { lstat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Backend, BackendState } from '../backend.js';
+import type { Backend, BackendState, SignInCookies, SignInRequest } from '../backend.js';
 import { RSessionProxyError, isRSessionProxyError } from '../errors.js';
 import {
   countAfterRun,
@@ -18,9 +18,11 @@ import {
   type LaunchOptions,
   type NormalizedLaunchOptions,
 } from './options.js';
+import type { Isolation } from './isolation.js';
 import { probeRServer } from './probe.js';
+import { detectIsolationFor } from './resolve-isolation.js';
 import { throwIfAborted } from './exit-errors.js';
-import type { RServerExit, RServerProcess, RunningRServer } from './running.js';
+import type { RServerExit, RServerProcess } from './running.js';
 import { isProcessAlive } from '../proc.js';
 import { detectSandbox } from './sandbox-detect.js';
 import { startRServer } from './start.js';
@@ -41,6 +43,8 @@ export interface SupervisorStatus {
   /** Starts after the first one. */
   restarts: number;
   lastError: string | undefined;
+  /** What keeps other users away from the running rserver (or the last one). */
+  isolation?: Isolation | undefined;
 }
 
 /**
@@ -62,9 +66,9 @@ export class Supervisor extends EventEmitter implements Backend {
   #state: BackendState = 'stopped';
   #instance: OpenInstance | undefined;
   #opening: Promise<OpenInstance> | undefined;
-  #rserver: RunningRServer | undefined;
+  #rserver: RServerProcess | undefined;
   #readySince: Date | undefined;
-  #starting: Promise<RunningRServer> | undefined;
+  #starting: Promise<RServerProcess> | undefined;
   /** A lost instance being closed: nothing may open it again before. */
   #losing: Promise<void> | undefined;
   #startAbort: AbortController | undefined;
@@ -74,6 +78,7 @@ export class Supervisor extends EventEmitter implements Backend {
   #lastError: Error | undefined;
   #watch: NodeJS.Timeout | undefined;
   #checking: Promise<void> | undefined;
+  #isolation: Isolation | undefined;
 
   constructor(options: SupervisorOptions = {}) {
     super();
@@ -103,7 +108,24 @@ export class Supervisor extends EventEmitter implements Backend {
       readySince: this.#readySince,
       restarts: Math.max(0, this.#starts - 1),
       lastError: this.#lastError?.message,
+      isolation: this.#isolation,
     };
+  }
+
+  // The isolation a start would get now (rserver probed, the namespaces tried, all cached), so
+  // that a server can say what protects RStudio before its first request starts it.
+  async getIsolation(): Promise<Isolation> {
+    return (await detectIsolationFor(this.#options)).isolation;
+  }
+
+  // Signs a browser in at the running rserver with its launch's password (Backend.signIn);
+  // undefined when rserver signs browsers in by itself.
+  async signIn(request: SignInRequest): Promise<SignInCookies | undefined> {
+    const rserver = this.#rserver;
+    if (rserver === undefined || this.#state !== 'running') {
+      throw new RSessionProxyError('EUNAVAILABLE', 'RStudio is restarting: no sign-in now.');
+    }
+    return rserver.signIn?.(request);
   }
 
   #setState(state: BackendState): void {
@@ -154,7 +176,7 @@ export class Supervisor extends EventEmitter implements Backend {
     return { socketPath: rserver.socketPath };
   }
 
-  async #start(): Promise<RunningRServer> {
+  async #start(): Promise<RServerProcess> {
     await this.#stopping;
     // One that died and is still being cleaned up (check() saw it): its cleanup removes the
     // socket and the data directory, which must not be the next one's.
@@ -184,6 +206,7 @@ export class Supervisor extends EventEmitter implements Backend {
       });
       rserver.once('exit', (exit: RServerExit) => this.#onExit(rserver, exit));
       this.#rserver = rserver;
+      this.#isolation = rserver.isolation;
       this.#readySince = new Date();
       this.#lastError = undefined;
       this.#setState('running');
@@ -218,7 +241,7 @@ export class Supervisor extends EventEmitter implements Backend {
     throwIfAborted(signal);
   }
 
-  #onExit(rserver: RunningRServer, exit: RServerExit): void {
+  #onExit(rserver: RServerProcess, exit: RServerExit): void {
     if (this.#rserver !== rserver) return;
     const ranMs = Date.now() - (this.#readySince?.getTime() ?? Date.now());
     this.#crashes = countAfterRun(this.#crashes, ranMs, exit.error !== undefined, this.#backoff);

@@ -30,11 +30,13 @@ export function createTokenAuth(token: string, cookie: FrontCookie): TokenAuth {
 // `Authorization: token <t>`. The query form of a GET redirects, so that the token leaves the
 // address bar and the browser history. A wrong token is refused (403); a cookie of another
 // run or another serve is no credential at all (401: open the URL with the token again).
+// `secure`: the browser's scheme is https, and the cookie it gets says so.
 export function authenticate(
   headers: IncomingHttpHeaders,
   target: RequestTarget,
   auth: TokenAuth,
   allowRedirect: boolean,
+  secure: boolean,
 ): AuthDecision {
   const fromQuery = getQueryParam(target.query, 'token');
   if (fromQuery !== undefined) {
@@ -42,7 +44,7 @@ export function authenticate(
     if (!allowRedirect) return { kind: 'allow' };
     const query = removeQueryParam(target.query, 'token');
     const location = toLocation(query === '' ? target.path : `${target.path}?${query}`);
-    return { kind: 'redirect', location, cookie: formatFrontCookie(auth.cookie) };
+    return { kind: 'redirect', location, cookie: formatFrontCookie(auth.cookie, secure) };
   }
   const authorization = headers.authorization;
   const presented = authorization === undefined ? undefined : getPresentedToken(authorization);

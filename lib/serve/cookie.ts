@@ -34,9 +34,11 @@ export function createFrontCookie(
 }
 
 // The Set-Cookie value: HttpOnly (page scripts never see it) and SameSite=Strict (no other
-// site's page makes the browser send it); no expiry, since it is worthless once serve stops.
-export function formatFrontCookie(cookie: FrontCookie): string {
-  return `${cookie.name}=${cookie.value}; Path=${cookie.path}; HttpOnly; SameSite=Strict`;
+// site's page makes the browser send it); Secure when the browser came over https (a TLS front),
+// so that it never travels in clear; no expiry, since it is worthless once serve stops.
+export function formatFrontCookie(cookie: FrontCookie, secure: boolean): string {
+  const attributes = `Path=${cookie.path}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
+  return `${cookie.name}=${cookie.value}; ${attributes}`;
 }
 
 // Every value of the cookie `name` in a Cookie header (a browser sends one per matching path).

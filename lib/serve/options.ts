@@ -1,6 +1,6 @@
 import { RSessionProxyError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { normalizePrefix } from '../proxy/prefix.js';
+import { normalizePrefix } from '../url-prefix.js';
 import type { SupervisorOptions } from '../rserver/supervisor.js';
 import type { ListenSpec } from './listen.js';
 import { readSetting } from '../environment.js';
@@ -36,8 +36,9 @@ export interface ServeOptions extends Omit<SupervisorOptions, 'rootPath' | 'sock
    */
   hostCheck?: boolean | undefined;
   /**
-   * Believe the X-Forwarded-Proto/-Host that the proxy in front sets (the adapter's
-   * `trustProxy`): rserver's redirects and its cookies' `Secure` follow the browser's scheme.
+   * Believe the X-Forwarded-Proto/-Host (else Forwarded) that the proxy nearest to serve adds,
+   * the last value of each list (a TLS front you run, or the proxy in front of exec): Locations,
+   * the Origin check and the cookies' `Secure` then follow the browser's scheme and host.
    * Default false.
    */
   trustProxy?: boolean | undefined;

@@ -6,9 +6,10 @@ import { formatOrigin, getClientOrigin } from '../proxy/forwarded.js';
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 // The origin the client reaches this front at (`http://localhost:8787`): the scheme of the
-// connection and the Host header, which the host guard has already checked. The one place
-// that decides it (issue #14 adds X-Forwarded-Proto/-Host from a trusted TLS front here).
-export function getFrontOrigin(req: IncomingMessage): string {
+// connection and the Host header, which the host guard has already checked; with
+// `--trust-proxy`, the scheme and host the TLS front in front of serve saw (its forwarding
+// headers, reduced to what serve believes by applyFrontForwarding). The one place that decides it.
+export function getFrontOrigin(req: IncomingMessage, trustProxy: boolean): string {
   const socket = req.socket as Partial<TLSSocket>;
   const origin = getClientOrigin(
     {
@@ -17,7 +18,7 @@ export function getFrontOrigin(req: IncomingMessage): string {
       localAddress: socket.localAddress,
       localPort: socket.localPort,
     },
-    false,
+    trustProxy,
   );
   return formatOrigin(origin);
 }
@@ -26,11 +27,15 @@ export function getFrontOrigin(req: IncomingMessage): string {
 // browser send a form POST or open a WebSocket to the front, cookie included, but it cannot
 // hide its Origin. RStudio's own pages send same-origin requests; clients without an Origin
 // (curl, scripts) are not browsers and need the token anyway.
-export function isForeignOrigin(req: IncomingMessage, upgrade: boolean): boolean {
+export function isForeignOrigin(
+  req: IncomingMessage,
+  upgrade: boolean,
+  trustProxy: boolean,
+): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return false;
   if (!upgrade && !STATE_CHANGING.has(req.method ?? '')) return false;
-  return !isSameOrigin(origin, getFrontOrigin(req));
+  return !isSameOrigin(origin, getFrontOrigin(req, trustProxy));
 }
 
 // Origins compared as browsers serialise them: scheme and host in lower case, without the

@@ -5,7 +5,7 @@ import type { ProxyAdapter } from '../proxy/adapter.js';
 import { authenticate, type TokenAuth } from './auth.js';
 import type { ConnectionGuard } from './connection-guard.js';
 import { removeCredentials } from './credentials.js';
-import { isForeignOrigin } from './origin.js';
+import { getFrontOrigin, isForeignOrigin } from './origin.js';
 import {
   refuseUpgrade,
   sendJson,
@@ -15,6 +15,7 @@ import {
   wantsHtml,
 } from './pages.js';
 import { parseTarget } from './request-target.js';
+import { applyFrontForwarding } from './trusted-front.js';
 import { carriesPrefix, describeUnstrippedPrefix } from './unstripped-prefix.js';
 
 export const CONTROL_PATH = '_rsession-proxy/';
@@ -28,6 +29,8 @@ export interface FrontRouterOptions {
   /** undefined: no token (a Unix listener only its owner can reach). */
   auth: TokenAuth | undefined;
   isAllowedHost: (host: string | undefined) => boolean;
+  /** `--trust-proxy`: believe the forwarding headers of the proxy nearest to serve. */
+  trustProxy: boolean;
   adapter: ProxyAdapter;
   guard: ConnectionGuard;
   getStatus: () => unknown;
@@ -49,8 +52,16 @@ const ORIGIN_HELP = 'A page of another site cannot send requests to this RStudio
 // prefix a proxy in front left on, then status, a readiness probe, or rserver. Neither handler
 // lets an exception out: one bad request must not end serve.
 export function createFrontRouter(options: FrontRouterOptions): FrontRouter {
-  const { prefix, strippedPrefix, probePath, auth, isAllowedHost, adapter, guard } = options;
-  const { getStatus, logger } = options;
+  const { prefix, strippedPrefix, probePath, auth, adapter, guard } = options;
+  const { getStatus, logger, trustProxy } = options;
+  // The host guard. With --trust-proxy the front's forwarding headers are first reduced to what
+  // serve believes, and the host the browser used (the front's X-Forwarded-Host) is checked
+  // too: a front that passes a rebinding page's host on in it must not open the way.
+  const checkHosts = (req: IncomingMessage) => {
+    const forwardedHost = trustProxy ? applyFrontForwarding(req).host : undefined;
+    if (!options.isAllowedHost(req.headers.host)) return false;
+    return forwardedHost === undefined || options.isAllowedHost(forwardedHost);
+  };
   const healthPath = `${prefix}${CONTROL_PATH}health`;
   const statusPath = `${prefix}${CONTROL_PATH}status`;
 
@@ -59,16 +70,17 @@ export function createFrontRouter(options: FrontRouterOptions): FrontRouter {
     if (target === undefined) {
       return sendMessage(req, res, 400, 'Bad request', 'The request target must be a path.');
     }
-    if (!isAllowedHost(req.headers.host)) {
+    if (!checkHosts(req)) {
       return sendMessage(req, res, 403, 'Host not allowed', HOST_HELP);
     }
     if (target.path === healthPath) return sendText(res, 'ok\n');
-    if (isForeignOrigin(req, false)) {
+    if (isForeignOrigin(req, false, trustProxy)) {
       return sendMessage(req, res, 403, 'Cross-origin request refused', ORIGIN_HELP);
     }
     if (auth) {
       const allowRedirect = req.method === 'GET' || req.method === 'HEAD';
-      const decision = authenticate(req.headers, target, auth, allowRedirect);
+      const secure = getFrontOrigin(req, trustProxy).startsWith('https:');
+      const decision = authenticate(req.headers, target, auth, allowRedirect, secure);
       if (decision.kind === 'deny') return denyRequest(req, res, decision.status);
       guard.trust(req.socket);
       if (decision.kind === 'redirect') {
@@ -96,10 +108,10 @@ export function createFrontRouter(options: FrontRouterOptions): FrontRouter {
   const routeUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const target = parseTarget(req.url);
     if (target === undefined) return refuseUpgrade(socket, 400, 'Bad Request');
-    if (!isAllowedHost(req.headers.host)) return refuseUpgrade(socket, 403, 'Forbidden');
-    if (isForeignOrigin(req, true)) return refuseUpgrade(socket, 403, 'Forbidden');
+    if (!checkHosts(req)) return refuseUpgrade(socket, 403, 'Forbidden');
+    if (isForeignOrigin(req, true, trustProxy)) return refuseUpgrade(socket, 403, 'Forbidden');
     if (auth) {
-      const decision = authenticate(req.headers, target, auth, false);
+      const decision = authenticate(req.headers, target, auth, false, false);
       if (decision.kind !== 'allow') {
         const status = decision.kind === 'deny' ? decision.status : 401;
         return refuseUpgrade(socket, status, status === 401 ? 'Unauthorized' : 'Forbidden');

@@ -61,7 +61,9 @@ export async function startFront(config: NormalizedServeOptions): Promise<ServeH
   // behind.
   const { backend, supervisor } = makeBackend(config);
   const token = await readToken(config.token);
-  // rserver runs on this host: check it now. Another backend (a Slurm job) checks its own.
+  // rserver runs on this host: check it now, and the isolation it would get (said plainly when
+  // it is weaker than a socket of its own). Another backend (a Slurm job) checks its own;
+  // serveExec does not check (config.checkRServer), it tells every request why instead.
   if (supervisor && config.checkRServer) {
     const probe = await findUsableRServer(config.supervisor);
     logger?.({
@@ -69,6 +71,13 @@ export async function startFront(config: NormalizedServeOptions): Promise<ServeH
       source: 'rsession-proxy',
       message: `rserver ${probe.version ?? '(version unknown)'}: ${probe.path}`,
     });
+    const isolation = await supervisor.getIsolation();
+    logger?.({
+      level: 'info',
+      source: 'rsession-proxy',
+      message: `isolation ${isolation.description}`,
+    });
+    for (const warning of isolation.warnings) warn(warning);
   }
   const listenPath = config.listen && 'path' in config.listen ? config.listen.path : undefined;
   const created = listenPath !== undefined && (await prepareUnixListener(listenPath));
@@ -113,6 +122,7 @@ export async function startFront(config: NormalizedServeOptions): Promise<ServeH
     probePath: config.probePath,
     auth,
     isAllowedHost: config.hostCheck ? createHostGuard(config.allowHosts) : () => true,
+    trustProxy: config.trustProxy,
     adapter,
     guard,
     getStatus: () => describeStatus(backend, adapter),

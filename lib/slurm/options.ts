@@ -2,7 +2,7 @@ import { RSessionProxyError } from '../errors.js';
 import { validateInstanceName } from '../instance/name.js';
 import type { Logger } from '../logger.js';
 import type { LaunchOptions } from '../rserver/options.js';
-import { normalizeRootPath } from '../rserver/options.js';
+import { normalizeRootPath } from '../url-prefix.js';
 import { hasControlCharacters } from '../validate.js';
 import { validateSbatchArgs } from './batch-script.js';
 import { getDefaultNodeCommand } from './command.js';

@@ -48,7 +48,8 @@ export async function measureOwnStart(rserver: string, parent: string): Promise<
   });
   const args = buildRServerArgs(
     {
-      socketPath,
+      listen: { socketPath },
+      uid: userInfo().uid,
       rootPath: '/',
       user,
       dataDir: join(dir, 'data'),

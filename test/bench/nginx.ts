@@ -74,7 +74,7 @@ http {
 
 // A port nobody listens on right now. nginx cannot listen on port 0, so the kernel picks one
 // here and nginx takes it a moment later; a collision makes nginx fail, and it is retried.
-async function findFreePort(): Promise<number> {
+export async function findFreePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

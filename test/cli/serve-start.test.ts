@@ -1,4 +1,4 @@
-// What serve says at the terminal before it listens: a missing or too old rserver is an error
+// What serve says at the terminal before it listens: a missing or too old rserver (before 1.4) is an error
 // (exit 1) rather than a URL that fails in the browser; the stop advice it prints works as
 // printed; and `stop` after a SIGKILLed serve removes what the killed run left.
 import assert from 'node:assert/strict';
@@ -43,17 +43,18 @@ describe('serve checks rserver before it listens', () => {
     assert.match(variable.stderr, /RSESSION_PROXY_RSERVER names \/nowhere\/rs/);
   });
 
-  test('an rserver older than 2024.12.0: exit 1, saying so', async () => {
+  test('an rserver older than 1.4: exit 1, saying so', async () => {
     const dir = join(root, 'old');
     await mkdir(dir, { mode: 0o700 });
-    const old = await writeRserverVariant(dir, { RSERVER_DOUBLE_RELEASE: '2024.04.2+764' });
+    const old = await writeRserverVariant(dir, { RSERVER_DOUBLE_RELEASE: '1.3.1093' });
     const result = await runCli(['serve', '--instance=old', `--rserver=${old}`], env);
     assert.equal(result.code, 1, result.stderr);
     assert.equal(result.stdout, '');
     assert.match(
       result.stderr,
-      /no --www-socket, which first shipped in RStudio Server 2024\.12\.0/,
+      /RStudio Server 1\.3\.1093 is too old: rsession-proxy supports 1\.4/,
     );
+    assert.equal(existsSync(join(runtimeDir, 'old')), false, 'no instance directory');
   });
 });
 

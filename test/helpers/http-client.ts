@@ -1,6 +1,11 @@
 // A tiny HTTP client for tests: one request over a Unix socket or TCP, no connection reuse,
 // the whole answer in memory, and a deadline.
-import { request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import {
+  request,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+} from 'node:http';
 import type { Readable } from 'node:stream';
 
 export type HttpTarget = { socketPath: string } | { host: string; port: number };
@@ -26,22 +31,23 @@ export function httpRequest(target: HttpTarget, options: HttpRequest = {}): Prom
   return new Promise((resolve, reject) => {
     const req = request(
       { ...target, method, path, headers, agent: false, signal: AbortSignal.timeout(timeoutMs) },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks),
-          }),
-        );
-      },
+      (res) => void readReply(res).then(resolve, reject),
     );
     req.on('error', reject);
     if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) req.end(body);
     else body.pipe(req);
+  });
+}
+
+/** A response's status, headers and whole body (http or https alike). */
+export function readReply(res: IncomingMessage): Promise<HttpReply> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    res.on('error', reject);
+    res.on('end', () =>
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+    );
   });
 }
 

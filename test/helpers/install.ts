@@ -14,6 +14,7 @@ import {
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FAKE_R, RSERVER_DOUBLE } from './rserver-double.js';
+import { skipIfRanOnce } from './once.js';
 import { makeTempDir } from './temp.js';
 
 /** The repository this test runs from. */
@@ -25,6 +26,8 @@ export const PACKAGE_VERSION = (
 
 // Why the routes cannot be tried here, or undefined when they can.
 export function getInstallSkip(): string | false {
+  // npm does the installing, whichever Node.js runs the suite: once per CI run is enough.
+  if (skipIfRanOnce) return skipIfRanOnce;
   if (!existsSync(join(REPO_ROOT, '.git'))) {
     return 'not a git checkout: the install routes are tried from a snapshot of one';
   }

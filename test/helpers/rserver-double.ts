@@ -2,7 +2,7 @@
 // its own, in a directory of the caller's, that bakes in RSERVER_DOUBLE_* settings.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, realpathSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isProcessAlive } from '../../lib/proc.js';
@@ -31,6 +31,18 @@ export async function writeRserverVariant(
   const script = ['#!/bin/sh', ...exports, `exec ${shellQuote(RSERVER_DOUBLE)} "$@"`, ''];
   await writeFile(path, script.join('\n'), { mode: 0o755 });
   return path;
+}
+
+/** Writes each variant asked for into a directory of its own under `root`; returns its path. */
+export function makeVariantWriter(
+  root: string,
+): (env: Readonly<Record<string, string>>) => Promise<string> {
+  let variants = 0;
+  return async (env) => {
+    const dir = join(root, `variant-${++variants}`);
+    await mkdir(dir);
+    return writeRserverVariant(dir, env);
+  };
 }
 
 /**

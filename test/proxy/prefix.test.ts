@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { normalizePrefix, routeRequest, toOriginForm } from '../../lib/proxy/prefix.js';
+import { routeRequest, toOriginForm } from '../../lib/proxy/prefix.js';
+import { normalizePrefix } from '../../lib/url-prefix.js';
 
 describe('normalizePrefix', () => {
   const cases: [string, string][] = [

@@ -149,7 +149,14 @@ describe('rsession', () => {
     );
     const double = await startDouble(layout, { args: [`--rsession-path=${wrapper}`] });
     await signInNone(double);
-    const env = readProcessEnv(await findSession(layout, double));
+    const session = await findSession(layout, double);
+    // Until the wrapper's shell has exec'd rsession, its environment is the shell's own.
+    await waitUntil(
+      () => readFileSync(`/proc/${session}/cmdline`, 'utf8').includes('rsession.js'),
+      10_000,
+      'the wrapper to exec rsession',
+    );
+    const env = readProcessEnv(session);
     assert.equal(env.R_LIBS_USER, '/wrapped');
     assert.equal(readFileSync(seen, 'utf8'), '-u alice\n');
   });

@@ -43,10 +43,16 @@ const OLD_2023_12 = help(
   'www-port',
   'www-root-path',
   'auth-none',
+  'auth-pam-helper-path',
+  'auth-encrypt-password',
+  'auth-minimum-user-id',
 );
 
+const socketPath = '/run/user/1000/rsession-proxy/default/rserver.sock';
+const helper = '/run/user/1000/rsession-proxy/default/sign-in-helper';
 const input: RServerArgsInput = {
-  socketPath: '/run/user/1000/rsession-proxy/default/rserver.sock',
+  listen: { socketPath },
+  uid: 988,
   rootPath: '/user/alice/rstudio/',
   user: 'alice',
   dataDir: '/run/user/1000/rsession-proxy/default/data',
@@ -78,7 +84,7 @@ describe('buildRServerArgs', () => {
       help: FULL_2024_12,
       input: { r: '/opt/R/4.4/bin/R', threadPoolSize: 4, extraArgs: ['--rsession-config-file=/x'] },
       expected: [
-        `--www-socket=${input.socketPath}`,
+        `--www-socket=${socketPath}`,
         '--auth-none=1',
         '--server-user=alice',
         '--server-daemonize=0',
@@ -97,7 +103,7 @@ describe('buildRServerArgs', () => {
       name: '2024.12 without R or a thread pool size given: those flags are left out',
       help: FULL_2024_12,
       expected: [
-        `--www-socket=${input.socketPath}`,
+        `--www-socket=${socketPath}`,
         '--auth-none=1',
         '--server-user=alice',
         '--server-daemonize=0',
@@ -113,17 +119,40 @@ describe('buildRServerArgs', () => {
       name: 'a build whose --help lacks the optional flags gets only what it lists',
       help: MINIMAL_2024_12,
       input: { r: '/usr/bin/R', threadPoolSize: 2, extraArgs: ['--x=1'] },
+      expected: [`--www-socket=${socketPath}`, '--auth-none=1', '--server-user=alice', '--x=1'],
+    },
+    {
+      name: 'a Unix socket asked of a release older than 2024.12.0 is refused',
+      help: OLD_2023_12,
+      code: 'ERSERVERTOOOLD',
+    },
+    {
+      name: 'a release older than 2024.12.0 on a TCP port, with the sign-in helper and no RSA',
+      help: OLD_2023_12,
+      input: { listen: { address: '127.0.0.1', port: 8787 }, signInHelper: helper },
       expected: [
-        `--www-socket=${input.socketPath}`,
-        '--auth-none=1',
+        '--www-address=127.0.0.1',
+        '--www-port=8787',
+        '--auth-none=0',
+        `--auth-pam-helper-path=${helper}`,
+        '--auth-encrypt-password=0',
+        '--auth-minimum-user-id=988',
         '--server-user=alice',
-        '--x=1',
+        '--server-daemonize=0',
+        '--www-root-path=/user/alice/rstudio/',
+        `--server-data-dir=${input.dataDir}`,
       ],
     },
     {
-      name: 'a release older than 2024.12.0 is refused',
-      help: OLD_2023_12,
-      code: 'ERSERVERTOOOLD',
+      name: 'the sign-in helper where --help lists neither --auth-encrypt-password nor the minimum uid',
+      help: MINIMAL_2024_12,
+      input: { signInHelper: helper },
+      expected: [
+        `--www-socket=${socketPath}`,
+        '--auth-none=0',
+        `--auth-pam-helper-path=${helper}`,
+        '--server-user=alice',
+      ],
     },
   ];
   for (const c of cases) {
@@ -133,7 +162,7 @@ describe('buildRServerArgs', () => {
         assert.throws(build, (error: Error & { code?: string }) => {
           assert.equal(error.code, c.code);
           assert.match(error.message, /2024\.12\.0/);
-          assert.match(error.message, /never falls back to a TCP port/);
+          assert.match(error.message, /network namespace/);
           return true;
         });
       } else {
@@ -144,6 +173,14 @@ describe('buildRServerArgs', () => {
 });
 
 describe('buildRServerEnv', () => {
+  test('RSTUDIO_CONFIG_DIR when a private configuration directory is given', () => {
+    const env = buildRServerEnv(
+      { PATH: '/bin', RSTUDIO_CONFIG_DIR: '/site' },
+      { user: 'alice', marker: '/run/x/default', configDir: '/run/x/default/etc' },
+    );
+    assert.equal(env.RSTUDIO_CONFIG_DIR, '/run/x/default/etc');
+  });
+
   test("keeps the parent's, sets USER, RS_LOGGER_TYPE and the marker, drops the token", () => {
     const env = buildRServerEnv(
       { PATH: '/bin', USER: 'root', HOME: '/home/alice', RSESSION_PROXY_TOKEN: 'secret' },

@@ -1,23 +1,16 @@
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { isRSessionProxyError, launchRServer } from '../../lib/index.js';
 import { httpRequest } from '../helpers/http-client.js';
 import { makeLaunchEnv } from '../helpers/launch-env.js';
 import { waitUntil } from '../helpers/proc.js';
-import { DOUBLE_FAILURES, writeRserverVariant } from '../helpers/rserver-double.js';
+import { DOUBLE_FAILURES, makeVariantWriter } from '../helpers/rserver-double.js';
 import { markedPids } from '../helpers/leftovers.js';
 
 const { root, options } = makeLaunchEnv();
-let variants = 0;
-
-async function variant(env: Record<string, string>): Promise<string> {
-  const dir = join(root, `variant-${++variants}`);
-  await mkdir(dir);
-  return writeRserverVariant(dir, env);
-}
+const variant = makeVariantWriter(root);
 
 // Signs in over the socket, which makes rserver start its rsession child.
 async function signIn(socketPath: string): Promise<void> {
@@ -135,11 +128,12 @@ describe('launchRServer with the rserver double', () => {
     });
   }
 
-  test('an rserver older than 2024.12.0 is refused before it runs', async () => {
+  test('an rserver older than 2024.12.0 is refused before it runs when a socket is asked for', async () => {
     const rserver = await variant({ RSERVER_DOUBLE_RELEASE: '2024.09.1+394' });
-    await assert.rejects(launchRServer({ ...options, instance: 'old', rserver }), {
-      code: 'ERSERVERTOOOLD',
-    });
+    await assert.rejects(
+      launchRServer({ ...options, instance: 'old', rserver, isolation: 'socket' }),
+      { code: 'EISOLATION', message: /has no --www-socket/ },
+    );
     assert.equal(existsSync(join(root, 'rt', 'old.lock')), false);
   });
 

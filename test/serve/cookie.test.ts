@@ -22,8 +22,13 @@ test('the cookie is named for its listener and random for each run', () => {
   assert.match(mine.name, /^rsession-proxy-default-[0-9a-f]{12}$/);
   assert.notEqual(mine.name, theirs.name, 'two users’ sockets, two names');
   assert.equal(
-    formatFrontCookie(tcp),
+    formatFrontCookie(tcp, false),
     `rsession-proxy-default-8787=${tcp.value}; Path=/rstudio/; HttpOnly; SameSite=Strict`,
+  );
+  assert.equal(
+    formatFrontCookie(tcp, true),
+    `rsession-proxy-default-8787=${tcp.value}; Path=/rstudio/; HttpOnly; SameSite=Strict; Secure`,
+    'a browser that came over https gets a Secure cookie',
   );
 });
 

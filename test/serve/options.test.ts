@@ -10,6 +10,7 @@ test('normalizeServeOptions: the defaults', () => {
   assert.equal(options.maxUnauthenticated, 1024);
   assert.equal(options.idleTimeout, 0);
   assert.deepEqual(options.allowHosts, []);
+  assert.equal(options.trustProxy, false, 'forwarding headers are not believed by default');
   assert.equal(options.token.from, 'value');
   assert.equal(Buffer.from(options.token.token, 'base64url').length, 32);
   assert.equal(options.supervisor.rootPath, '/');
@@ -51,6 +52,7 @@ test('normalizeServeOptions: every bad value is refused, naming the option', () 
     [{ hostCheck: 'no' as unknown as boolean }, /hostCheck/],
     [{ hostCheck: false, listen: { host: '127.0.0.1', port: 0 } }, /hostCheck: false.*Unix/],
     [{ trustProxy: 1 as unknown as boolean }, /trustProxy/],
+    [{ trustProxy: 'yes' as unknown as boolean }, /trustProxy/],
   ];
   for (const [options, message] of bad) {
     assert.throws(

@@ -1,0 +1,105 @@
+import type { IncomingMessage } from 'node:http';
+import { asProxyError } from './failure.js';
+import type { AdapterCore } from './core.js';
+import { isGone, type Exchange } from './exchange.js';
+import { getClientTarget } from './mount.js';
+import { relayResponse } from './relay.js';
+import { refuseClient } from './responses.js';
+
+/** rserver's sign-in page, under its root path. */
+const SIGN_IN_PAGE = /\/auth-sign-in$/;
+
+// Whether rserver is sending the browser to its sign-in page: a redirect whose Location (an
+// absolute URL, or a path) ends in /auth-sign-in, whatever the query.
+export function isSignInRedirect(status: number, location: string | undefined): boolean {
+  if (status < 300 || status >= 400 || location === undefined) return false;
+  let pathname: string;
+  try {
+    pathname = new URL(location, 'http://rserver.invalid').pathname;
+  } catch {
+    return false;
+  }
+  return SIGN_IN_PAGE.test(pathname);
+}
+
+// Where the browser goes once signed in: where it was going, or, when it asked for the sign-in
+// page itself, the page's appUri (a path under the prefix; anything else means the IDE's home).
+export function getSignedInTarget(
+  prefix: string,
+  backendPath: string,
+  clientTarget: string,
+): string {
+  const [path = '', query = ''] = backendPath.split('?', 2);
+  if (!SIGN_IN_PAGE.test(path)) return clientTarget;
+  const appUri = new URLSearchParams(query).get('appUri') ?? '/';
+  const safe = /^\/(?![/\\])[^\\]*$/.test(appUri) ? appUri : '/';
+  return `${prefix}${safe}`;
+}
+
+// Whether this answer of rserver's is one the adapter signs in for: the backend can sign in, the
+// request is a GET or HEAD (a browser following a link; another method's body is gone), and
+// rserver sends it to its sign-in page or it asked for that page.
+export function wantsSignIn(
+  core: AdapterCore,
+  exchange: Exchange,
+  req: IncomingMessage,
+  proxyRes: IncomingMessage,
+): boolean {
+  if (core.options.backend.signIn === undefined) return false;
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  const status = proxyRes.statusCode ?? 0;
+  if (isSignInRedirect(status, proxyRes.headers.location)) return true;
+  return status === 200 && SIGN_IN_PAGE.test(exchange.backendPath.split('?', 1)[0] ?? '');
+}
+
+// Signs the browser in on the user's behalf (the Backend knows how, with the headers the adapter
+// sent rserver, from which rserver builds its cookies) and sends it back with rserver's cookies.
+// rserver's own answer waits, unread, until the backend has said: when it signs browsers in by
+// itself, that answer is relayed as it is; when the sign-in fails, the client gets an error
+// naming why, never a sign-in form it has no password for.
+export function answerWithSignIn(
+  core: AdapterCore,
+  exchange: Exchange,
+  req: IncomingMessage,
+  proxyRes: IncomingMessage,
+): void {
+  const { res } = exchange;
+  if (res === undefined) {
+    proxyRes.destroy();
+    return;
+  }
+  const headers = exchange.proxyReq?.getHeaders() ?? {};
+  const forwarded: Record<string, string | string[] | undefined> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    forwarded[name] = typeof value === 'number' ? String(value) : value;
+  }
+  const signIn = core.options.backend.signIn?.({ headers: forwarded, cookie: req.headers.cookie });
+  void (signIn ?? Promise.resolve(undefined)).then(
+    (cookies) => {
+      if (isGone(exchange) || res.headersSent) {
+        proxyRes.destroy();
+        return;
+      }
+      if (cookies === undefined) {
+        relayResponse(exchange, req, proxyRes);
+        return;
+      }
+      proxyRes.resume();
+      const target = getSignedInTarget(exchange.prefix, exchange.backendPath, getClientTarget(req));
+      res.writeHead(302, {
+        location: target,
+        'set-cookie': [...cookies.setCookie],
+        'cache-control': 'no-store',
+        'content-length': '0',
+      });
+      res.end();
+    },
+    (error: unknown) => {
+      proxyRes.resume();
+      if (isGone(exchange) || res.headersSent) return;
+      const failure = asProxyError(error);
+      core.report(failure, req);
+      refuseClient(req, { res }, 502, failure);
+    },
+  );
+}
