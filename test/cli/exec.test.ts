@@ -107,7 +107,8 @@ describe('rsession-proxy exec', () => {
     const old = await writeRserverVariant(dir, { RSERVER_DOUBLE_RELEASE: '2024.04.2+764' });
     const socket = join(dir, 's.sock');
     const exec = startExec(socket, `--rserver=${old}`);
-    const tooOld = /needs an rserver that listens on a Unix socket .*2024\.04\.2 has no --www-socket/;
+    const tooOld =
+      /needs an rserver that listens on a Unix socket .*2024\.04\.2 has no --www-socket/;
     assert.match(await exec.waitFor(/rserver did not start/), tooOld);
     const reply = await httpRequest({ socketPath: socket }, { path: '/' });
     assert.equal(reply.status, 503);
