@@ -94,6 +94,7 @@ export {
   type SupervisorOptions,
   type SupervisorStatus,
 } from './rserver/supervisor.js';
+export { type BackoffOptions } from './rserver/backoff.js';
 export { createProxyAdapter, type AttachOptions, type ProxyAdapter } from './proxy/adapter.js';
 export { createFixedBackend } from './proxy/fixed-backend.js';
 export { type ProxyAdapterOptions } from './proxy/options.js';
@@ -111,6 +112,9 @@ export { parseListenSpec, type ListenSpec } from './serve/listen.js';
 export { createHostGuard, LOOPBACK_HOSTS, validateAllowHost } from './serve/host-guard.js';
 export { runDoctor, type DoctorCheck, type DoctorOptions } from './doctor.js';
 export { relayUnixSocket, type RelayStdio } from './slurm/relay.js';
+export { serveExec, type ExecHandle } from './exec/serve-exec.js';
+export { type ExecOptions } from './exec/options.js';
+export { getSignalExitStatus } from './exec/exit-status.js';
 export {
   SlurmBackend,
   createSlurmBackend,

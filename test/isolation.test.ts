@@ -92,7 +92,8 @@ describe('other users (real Unix accounts)', { skip: isRoot ? false : notRootRea
       await serve.waitFor(/rserver starts on the first request/);
       execSocket = join(shared, 'owner-exec', 'rstudio.sock');
       exec = startAsOwner(['exec', `--socket=${execSocket}`, ...DOUBLE]);
-      await exec.waitFor(/serving RStudio on/);
+      // exec starts rserver at once, on a socket in its instance's directory.
+      await exec.waitFor(/rserver ready/);
       // Root can always connect (see docs/security.md): start rserver behind serve, so its
       // socket and the cookie key exist too.
       const answer = await httpRequest(
@@ -109,7 +110,8 @@ describe('other users (real Unix accounts)', { skip: isRoot ? false : notRootRea
     });
     after(async () => {
       assert.equal((await serve.stop()).code, 0, serve.stderr);
-      assert.equal((await exec.stop()).code, 0, exec.stderr);
+      // 128 + SIGTERM: exec's status for a stop it was told (docs/jupyter-server-proxy.md).
+      assert.equal((await exec.stop()).code, 143, exec.stderr);
     });
 
     test('the other user cannot connect to any of its sockets', () => {
@@ -117,7 +119,11 @@ describe('other users (real Unix accounts)', { skip: isRoot ? false : notRootRea
         join(runtime, 'default', 'proxy.sock'),
         join(runtime, 'default', 'rserver.sock'),
         execSocket,
+        ...readdirSync(runtime)
+          .filter((name) => name.startsWith('s-') && !name.includes('.lock'))
+          .map((name) => join(runtime, name, 'rserver.sock')),
       ];
+      assert.equal(sockets.length, 4, "exec's rserver socket is among them");
       for (const socket of sockets) {
         assert.ok(lstatSync(socket).isSocket(), socket);
         assert.equal(connectAs(users.attacker, socket), 'EACCES', socket);

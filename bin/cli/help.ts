@@ -10,7 +10,7 @@ Usage:
   rsession-proxy relay --socket=PATH
 
 Commands:
-  exec     Run rserver on a socket someone else chose (jupyter-server-proxy's command).
+  exec     Serve RStudio on a socket someone else chose (jupyter-server-proxy's command).
   serve    Run RStudio behind a private socket (or a token-protected port), starting
            rserver on the first request.
   slurm    Serve like serve on a login node, with RStudio in a Slurm job on a compute node.
@@ -23,8 +23,9 @@ Options:
   -h, --help      Help for the command (rsession-proxy serve --help).
   --version       Print the version.
 
-Exit codes: 0 ok, 1 failure, 2 usage error, 3 instance already running (for each
-command: docs/cli.md). Every flag's environment variable: docs/cli.md#environment.
+Exit codes: 0 ok, 1 failure, 2 usage error, 3 instance already running; exec stopped
+by signal N: 128 + N (for each command: docs/cli.md). Every flag's environment variable:
+docs/cli.md#environment.
 Docs: docs/cli.md, docs/hpc.md, docs/jupyter-server-proxy.md, docs/security.md.
 `;
 
@@ -41,23 +42,28 @@ const LAUNCH_OPTIONS = `  --rserver=FILE        rserver binary (RSESSION_PROXY_R
 
 export const EXEC_HELP = `Usage: rsession-proxy exec --socket=PATH [options] [-- rserver arguments]
 
-Runs rserver bound to PATH and stays in the foreground. PATH's directory must be yours with
-no group/other permissions; it is created with mode 0700 when missing. Exits with rserver's
-exit status when rserver ends; on SIGTERM, SIGINT or SIGHUP stops rserver and every process
-it started, removes the socket and exits 0.
+jupyter-server-proxy's command: serves RStudio on the Unix socket PATH and stays in the
+foreground. PATH's directory must be yours with no group/other permissions; it is created
+with mode 0700 when missing. rserver starts at once, on a socket of its own in a private
+directory, and again after a crash; requests meanwhile wait or get a page saying why. A
+start that cannot work (no rserver, too old) is not retried in a loop: every request is
+answered with the reason. On SIGTERM, SIGINT or SIGHUP it stops rserver and every process
+it started, removes the socket and its state, and exits 128 + the signal's number (143 for
+SIGTERM): non-zero, so that jupyter-server-proxy starts it again while Jupyter runs.
 
 Options:
   --socket=PATH         Unix socket to serve RStudio on (required)
-  --root-path=PATH      The URL prefix the proxy in front serves RStudio under
-                        (e.g. /user/alice/rstudio/; default /)
+  --root-path=PATH      The URL prefix the browser sees, which the proxy in front removes
+                        (e.g. /user/alice/rstudio/; default /); a request that still
+                        carries it gets a page saying so
 ${LAUNCH_OPTIONS}
 
 jupyter-server-proxy (see docs/jupyter-server-proxy.md):
   "command": ["rsession-proxy", "exec", "--socket={unix_socket}",
-              "--root-path={base_url}rstudio/"], "unix_socket": true
+              "--root-path={base_url}rstudio/"], "unix_socket": true, "timeout": 30
 
-Exit codes: 0 stopped on a signal, 1 rserver could not start, 2 usage error, 3 socket in
-use; once rserver ran, rserver's own exit status.
+Exit codes: 128 + N stopped by signal N (never because of rserver), 1 what fails before
+it listens (a directory not private, a socket path too long), 2 usage error, 3 socket in use.
 
 Example:
   mkdir -m 700 -p "$HOME/.rsp" && rsession-proxy exec --socket="$HOME/.rsp/rstudio.sock"

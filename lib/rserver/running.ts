@@ -35,6 +35,8 @@ export interface RServerProcess extends EventEmitter {
   readonly signIn: ((request: SignInRequest) => Promise<SignInCookies>) | undefined;
   /** Resolves when the rserver process has exited, however it ended. */
   readonly exited: Promise<RServerExit>;
+  /** How the rserver process ended, once it has (undefined while it runs). */
+  readonly exitStatus: ExitStatus | undefined;
   /** Stops rserver and every process it started; resolves when all are gone. */
   stop(): Promise<void>;
 }

@@ -1,7 +1,15 @@
 import { EventEmitter } from 'node:events';
 import { lstat } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Backend, BackendState, SignInCookies, SignInRequest } from '../backend.js';
 import { RSessionProxyError, isRSessionProxyError } from '../errors.js';
+import {
+  countAfterRun,
+  getRestartDelay,
+  normalizeBackoff,
+  type Backoff,
+  type BackoffOptions,
+} from './backoff.js';
 import { findRServer } from './find.js';
 import { resolveInstanceLayout, type InstanceLayout } from '../instance/layout.js';
 import { cleanSockets, openLayout, type OpenInstance } from '../instance/open.js';
@@ -15,12 +23,15 @@ import { probeRServer } from './probe.js';
 import { detectIsolationFor } from './resolve-isolation.js';
 import { throwIfAborted } from './exit-errors.js';
 import type { RServerExit, RServerProcess } from './running.js';
+import { isProcessAlive } from '../proc.js';
 import { detectSandbox } from './sandbox-detect.js';
 import { startRServer } from './start.js';
 
 export interface SupervisorOptions extends LaunchOptions {
   /** How often to check that the socket and the instance directory still exist, in ms; default 2 000. */
   watchInterval?: number | undefined;
+  /** How long to wait before a start after crashes in a row (backoff.ts). */
+  backoff?: BackoffOptions | undefined;
 }
 
 export interface SupervisorStatus {
@@ -40,12 +51,17 @@ export interface SupervisorStatus {
  * Runs rserver on demand for one instance: `ensureRunning()` starts it (concurrent callers share
  * one start) and resolves once it answers; a crash sends it back to `stopped` (event `crash`)
  * and the next `ensureRunning()` starts a new one. It holds the instance lock from the first
- * start until `close()`. Events: `state` (BackendState), `ready` ({ pid, socketPath }),
- * `crash` (RSessionProxyError).
+ * start until `close()`. After crashes in a row, a start first waits (in state `starting`): at
+ * once after one crash, then 1 s, 2 s, 4 s… up to 30 s. A start that fails is not retried by
+ * the supervisor: whoever asked is told why. Events: `state` (BackendState),
+ * `ready` ({ pid, socketPath }), `crash` (RSessionProxyError).
  */
 export class Supervisor extends EventEmitter implements Backend {
   readonly #options: NormalizedLaunchOptions;
   readonly #watchInterval: number;
+  readonly #backoff: Backoff;
+  /** Runs that crashed in a row (a run that lasted starts the count again). */
+  #crashes = 0;
   readonly layout: InstanceLayout;
   #state: BackendState = 'stopped';
   #instance: OpenInstance | undefined;
@@ -53,6 +69,8 @@ export class Supervisor extends EventEmitter implements Backend {
   #rserver: RServerProcess | undefined;
   #readySince: Date | undefined;
   #starting: Promise<RServerProcess> | undefined;
+  /** A lost instance being closed: nothing may open it again before. */
+  #losing: Promise<void> | undefined;
   #startAbort: AbortController | undefined;
   #stopping: Promise<void> | undefined;
   #closed = false;
@@ -66,6 +84,7 @@ export class Supervisor extends EventEmitter implements Backend {
     super();
     this.#options = normalizeLaunchOptions(options);
     this.#watchInterval = options.watchInterval ?? 2000;
+    this.#backoff = normalizeBackoff(options.backoff);
     this.layout = resolveInstanceLayout(this.#options.instance);
   }
 
@@ -120,6 +139,9 @@ export class Supervisor extends EventEmitter implements Backend {
   // once with ELOCKED). ensureRunning() does this itself when needed.
   async open(): Promise<InstanceLayout> {
     if (this.#closed) throw new RSessionProxyError('ECLOSED', 'The supervisor was closed.');
+    // The lock of a lost instance is still ours until it is closed: opening before would find
+    // it held (ELOCKED, naming this very process).
+    await this.#losing;
     if (this.#instance) return this.#instance.layout;
     this.#opening ??= openLayout(this.layout, {
       ...this.#options,
@@ -156,13 +178,20 @@ export class Supervisor extends EventEmitter implements Backend {
 
   async #start(): Promise<RServerProcess> {
     await this.#stopping;
+    // One that died and is still being cleaned up (check() saw it): its cleanup removes the
+    // socket and the data directory, which must not be the next one's.
+    await this.#rserver?.exited;
     this.#setState('starting');
     const abort = new AbortController();
     this.#startAbort = abort;
     try {
+      await this.#waitBackoff(abort.signal);
       const probe = await probeRServer(
         findRServer({ rserver: this.#options.rserver, env: this.#options.env }),
       );
+      // A stop meanwhile (a lost instance's among them) waits for this start: open() must not
+      // wait for that stop in turn.
+      throwIfAborted(abort.signal);
       await this.open();
       throwIfAborted(abort.signal);
       // The directory checked at open must still be the one rserver is about to use.
@@ -198,8 +227,24 @@ export class Supervisor extends EventEmitter implements Backend {
     }
   }
 
+  // The wait the backoff asks for before this start; the reason of the last failure stays in
+  // `lastError` meanwhile, so that requests answered during the wait say why.
+  async #waitBackoff(signal: AbortSignal): Promise<void> {
+    const wait = getRestartDelay(this.#crashes, this.#backoff);
+    if (wait === 0) return;
+    this.#options.logger?.({
+      level: 'warn',
+      source: 'rsession-proxy',
+      message: `rserver crashed ${this.#crashes} times in a row: starting it again in ${Math.round(wait / 100) / 10} s`,
+    });
+    await delay(wait, undefined, { signal, ref: false }).catch(() => undefined);
+    throwIfAborted(signal);
+  }
+
   #onExit(rserver: RServerProcess, exit: RServerExit): void {
     if (this.#rserver !== rserver) return;
+    const ranMs = Date.now() - (this.#readySince?.getTime() ?? Date.now());
+    this.#crashes = countAfterRun(this.#crashes, ranMs, exit.error !== undefined, this.#backoff);
     this.#rserver = undefined;
     this.#readySince = undefined;
     this.#stopWatch();
@@ -218,10 +263,13 @@ export class Supervisor extends EventEmitter implements Backend {
     this.#lastError = error;
     // At once, so that the requests failing meanwhile are told rserver is restarting, and why.
     if (this.#state === 'running') this.#setState('stopping');
-    void this.stop().then(async () => {
-      await instance?.close().catch(() => undefined);
-      this.emit('crash', error);
-    });
+    const losing: Promise<void> = this.stop()
+      .then(() => instance?.close().catch(() => undefined))
+      .finally(() => {
+        if (this.#losing === losing) this.#losing = undefined;
+      });
+    this.#losing = losing;
+    void losing.then(() => this.emit('crash', error));
   }
 
   #startWatch(): void {
@@ -243,7 +291,23 @@ export class Supervisor extends EventEmitter implements Backend {
   }
 
   async #check(): Promise<void> {
-    if (this.#state !== 'running') return;
+    // rserver that has exited removes its socket before it reports the exit: that is a crash,
+    // which its exit reports, not a temporary-file cleaner.
+    const exited = () => this.#rserver?.exitStatus !== undefined;
+    if (this.#state !== 'running' || exited()) return;
+    const rserver = this.#rserver;
+    if (rserver && !isProcessAlive(rserver.pid)) {
+      // rserver itself has died, but its exit is reported only once what it started has been
+      // ended (in the namespace, up to the grace period): meanwhile its socket refuses
+      // connections, and requests are to be told that it restarts, not that it is unreachable.
+      this.#lastError = new RSessionProxyError(
+        'ERSERVERCRASHED',
+        `rserver (pid ${rserver.pid}) has exited; it is started again.`,
+        { pid: rserver.pid },
+      );
+      this.#setState('stopping');
+      return;
+    }
     for (const [path, what] of [
       [this.layout.dir, 'instance directory'],
       [this.layout.socketPath, 'socket'],
@@ -252,7 +316,7 @@ export class Supervisor extends EventEmitter implements Backend {
         await lstat(path);
       } catch {
         // The state may have changed while lstat ran.
-        if ((this.#state as BackendState) !== 'running') return;
+        if ((this.#state as BackendState) !== 'running' || exited()) return;
         this.#lose(
           new RSessionProxyError(
             'ERSERVERCRASHED',

@@ -2,7 +2,7 @@ import { chmod } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
-import { RSessionProxyError } from '../errors.js';
+import { RSessionProxyError, isRSessionProxyError } from '../errors.js';
 import { ensurePrivateDir } from '../private-dir.js';
 import { assertSocketPathLength, removeStaleSocket } from '../instance/socket-path.js';
 import { hasControlCharacters } from '../validate.js';
@@ -45,12 +45,32 @@ export function formatListenSpec(spec: ListenSpec): string {
   return spec.host.includes(':') ? `[${spec.host}]:${spec.port}` : `${spec.host}:${spec.port}`;
 }
 
+const SOCKET_DIR_HINT =
+  'Put the socket in a directory that is yours with mode 0700 (`chmod 700` it, or choose another) and whose parents only you and root can write to (exec --socket, serve --listen=unix:PATH).';
+
+// A Unix listener's path fits in sun_path and its directory is private (created 0700 when
+// missing: then true), or this throws saying why. The way out is another socket path, not
+// --runtime-dir, which the private-directory check would suggest.
+export async function prepareUnixListener(path: string): Promise<boolean> {
+  assertSocketPathLength(path, 'listener socket');
+  try {
+    return await ensurePrivateDir(dirname(path));
+  } catch (error) {
+    if (!isRSessionProxyError(error, 'ENOTPRIVATE') || error.hint === undefined) throw error;
+    const message = error.message.slice(0, -(error.hint.length + 1));
+    throw new RSessionProxyError('ENOTPRIVATE', message, {
+      path: error.path,
+      hint: SOCKET_DIR_HINT,
+      cause: error,
+    });
+  }
+}
+
 // Listens on a private Unix socket (its directory private, the socket 0600; a socket a crashed
 // run left behind is replaced, anything else refused) or on TCP; resolves the real address.
 export async function listen(server: Server, spec: ListenSpec): Promise<ListenSpec> {
   if ('path' in spec) {
-    assertSocketPathLength(spec.path, 'listener socket');
-    await ensurePrivateDir(dirname(spec.path));
+    await prepareUnixListener(spec.path);
     await removeStaleSocket(spec.path);
   }
   await new Promise<void>((resolve, reject) => {

@@ -15,6 +15,13 @@ export interface ServeOptions extends Omit<SupervisorOptions, 'rootPath' | 'sock
   /** Where RStudio appears, e.g. `/rstudio/`; default RSESSION_PROXY_PREFIX, else `/`. */
   prefix?: string | undefined;
   /**
+   * rserver's root path when a proxy in front removes its own prefix before serve sees the
+   * request (jupyter-server-proxy): the path the browser sees, e.g. `/user/alice/rstudio/`. Only
+   * with `prefix` `/`. A request that still carries it is answered with a page saying that the
+   * proxy in front must strip it. Default: the prefix.
+   */
+  rootPath?: string | undefined;
+  /**
    * The access token; `false` for none (Unix listener only). Default: the token of `tokenFile`,
    * RSESSION_PROXY_TOKEN, RSESSION_PROXY_TOKEN_FILE, else a new random one.
    */
@@ -24,9 +31,15 @@ export interface ServeOptions extends Omit<SupervisorOptions, 'rootPath' | 'sock
   /** Host names accepted besides localhost, 127.0.0.1 and [::1]; default RSESSION_PROXY_ALLOW_HOSTS. */
   allowHosts?: readonly string[] | undefined;
   /**
+   * `false`: accept any Host (no DNS-rebinding guard), for a Unix listener that only a proxy
+   * in front reaches, which checks hosts itself. Default true.
+   */
+  hostCheck?: boolean | undefined;
+  /**
    * Believe the X-Forwarded-Proto/-Host (else Forwarded) that the proxy nearest to serve adds,
-   * the last value of each list (a TLS front you run): Locations, the Origin check and the
-   * cookies' `Secure` then follow the browser's scheme and host. Default false.
+   * the last value of each list (a TLS front you run, or the proxy in front of exec): Locations,
+   * the Origin check and the cookies' `Secure` then follow the browser's scheme and host.
+   * Default false.
    */
   trustProxy?: boolean | undefined;
   /**
@@ -53,15 +66,31 @@ export type TokenSource =
   { from: 'value'; token: string } | { from: 'file'; path: string } | { from: 'none' };
 
 export interface NormalizedServeOptions {
-  /** For the supervisor: rserver's root path is the prefix. */
+  /** For the supervisor: rserver's root path is the prefix, or `rootPath`. */
   supervisor: SupervisorOptions;
   backend: ServedBackendFactory | undefined;
   listen: ListenSpec | undefined;
   /** With a leading and a trailing slash. */
   prefix: string;
+  /** A prefix a proxy in front should have removed (`rootPath` when it differs from the prefix). */
+  strippedPrefix: string | undefined;
   token: TokenSource;
   allowHosts: readonly string[];
+  hostCheck: boolean;
   trustProxy: boolean;
+  /** What the status record says this is: `serve`, or `exec` (serveExec). */
+  kind: 'serve' | 'exec';
+  /**
+   * A path whose GET is answered at once while rserver is not running, rather than made to
+   * wait for it: jupyter-server-proxy's readiness probe gives each try 1 s (serveExec: `/`).
+   */
+  probePath: string | undefined;
+  /**
+   * Find and probe rserver before anything listens, so that serve fails at once when it cannot
+   * run it (only when serve runs rserver itself). serveExec does not: it stays up and tells
+   * every request why, since an exit would become jupyter-server-proxy's restart loop.
+   */
+  checkRServer: boolean;
   idleTimeout: number;
   headersTimeout: number;
   unauthenticatedTimeout: number;
@@ -78,9 +107,11 @@ export function normalizeServeOptions(options: ServeOptions = {}): NormalizedSer
   const {
     listen: givenListen,
     prefix: givenPrefix,
+    rootPath,
     token,
     tokenFile,
     allowHosts: givenAllowHosts,
+    hostCheck = true,
     trustProxy = false,
     idleTimeout: givenIdleTimeout,
     headersTimeout = 60_000,
@@ -93,6 +124,7 @@ export function normalizeServeOptions(options: ServeOptions = {}): NormalizedSer
   const env = launch.env ?? process.env;
   const listen = givenListen ?? readSetting(env, 'listen')?.value;
   const prefix = `${normalizePrefix(givenPrefix ?? readSetting(env, 'prefix')?.value ?? '/')}/`;
+  const strippedPrefix = resolveRootPath(rootPath, prefix);
   if (backend !== undefined && typeof backend !== 'function') {
     throw new RSessionProxyError(
       'EINVALIDOPTION',
@@ -100,13 +132,18 @@ export function normalizeServeOptions(options: ServeOptions = {}): NormalizedSer
     );
   }
   return {
-    supervisor: { ...launch, logger, rootPath: prefix },
+    supervisor: { ...launch, logger, rootPath: strippedPrefix ?? prefix },
     backend,
     listen,
     prefix,
+    strippedPrefix,
     token: resolveTokenSource(token, tokenFile, listen, env),
     allowHosts: validateAllowHosts(givenAllowHosts ?? readSetting(env, 'allowHosts')?.value ?? []),
+    hostCheck: validateUnixOnlyFalse(hostCheck, 'hostCheck', listen),
     trustProxy: validateBoolean(trustProxy, 'trustProxy'),
+    kind: 'serve',
+    probePath: undefined,
+    checkRServer: true,
     idleTimeout: validateInteger(
       givenIdleTimeout ?? readSetting(env, 'idleTimeout')?.value ?? 0,
       'idleTimeout',
@@ -123,6 +160,53 @@ export function normalizeServeOptions(options: ServeOptions = {}): NormalizedSer
     maxUnauthenticated: validateInteger(maxUnauthenticated, 'maxUnauthenticated', 1, 1_000_000),
     logger,
   };
+}
+
+// rserver's root path differs from the prefix only behind a proxy that strips what serve's
+// prefix would be: the adapter tells rserver its root path from the prefix (X-RStudio-Root-Path)
+// whenever there is one, so both cannot be set.
+function resolveRootPath(rootPath: unknown, prefix: string): string | undefined {
+  if (rootPath === undefined) return undefined;
+  if (typeof rootPath !== 'string') {
+    throw new RSessionProxyError(
+      'EINVALIDOPTION',
+      `Expected the \`rootPath\` option to be a URL path such as "/user/alice/rstudio/", got ${describe(rootPath)}.`,
+    );
+  }
+  const normalized = normalizePrefix(rootPath, 'rootPath');
+  if (normalized === '') return undefined;
+  if (prefix !== '/') {
+    throw new RSessionProxyError(
+      'EINVALIDOPTION',
+      'The `rootPath` and `prefix` options cannot be combined: `rootPath` is for a proxy in front that strips its prefix, and then serve routes at `/`.',
+    );
+  }
+  return `${normalized}/`;
+}
+
+// A safeguard turned off (`false`) is only for a Unix listener: every user on the host can
+// connect to a port.
+function validateUnixOnlyFalse(
+  value: unknown,
+  name: string,
+  listen: ListenSpec | undefined,
+): boolean {
+  const on = validateBoolean(value, name);
+  if (!on && listen !== undefined && !('path' in listen)) {
+    throw new RSessionProxyError(
+      'EINVALIDOPTION',
+      `\`${name}: false\` is only allowed with a Unix listener: every user on the host can connect to a TCP port.`,
+    );
+  }
+  return on;
+}
+
+function validateBoolean(value: unknown, name: string): boolean {
+  if (typeof value === 'boolean') return value;
+  throw new RSessionProxyError(
+    'EINVALIDOPTION',
+    `Expected the \`${name}\` option to be a boolean, got ${describe(value)}.`,
+  );
 }
 
 // One source of the token: the options' (`token`, `tokenFile`, `token: false`), else the
@@ -182,14 +266,6 @@ function validateAllowHosts(hosts: unknown): readonly string[] {
     );
   }
   return hosts.map((host: unknown) => validateAllowHost(host, 'each of `allowHosts`'));
-}
-
-function validateBoolean(value: unknown, name: string): boolean {
-  if (typeof value === 'boolean') return value;
-  throw new RSessionProxyError(
-    'EINVALIDOPTION',
-    `Expected the \`${name}\` option to be a boolean, got ${describe(value)}.`,
-  );
 }
 
 function validateInteger(value: unknown, name: string, min: number, max: number): number {

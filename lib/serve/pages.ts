@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-function wantsHtml(req: IncomingMessage): boolean {
+// A browser asking for a page (Accept names text/html), as opposed to a script or a probe.
+export function wantsHtml(req: IncomingMessage): boolean {
   return /text\/html/.test(req.headers.accept ?? '');
 }
 

@@ -6,14 +6,26 @@ import { authenticate, type TokenAuth } from './auth.js';
 import type { ConnectionGuard } from './connection-guard.js';
 import { removeCredentials } from './credentials.js';
 import { getFrontOrigin, isForeignOrigin } from './origin.js';
-import { refuseUpgrade, sendJson, sendMessage, sendRedirect, sendText } from './pages.js';
+import {
+  refuseUpgrade,
+  sendJson,
+  sendMessage,
+  sendRedirect,
+  sendText,
+  wantsHtml,
+} from './pages.js';
 import { parseTarget } from './request-target.js';
 import { applyFrontForwarding } from './trusted-front.js';
+import { carriesPrefix, describeUnstrippedPrefix } from './unstripped-prefix.js';
 
 export const CONTROL_PATH = '_rsession-proxy/';
 
 export interface FrontRouterOptions {
   prefix: string;
+  /** A prefix the proxy in front should have removed: a request still carrying it gets a page saying so. */
+  strippedPrefix: string | undefined;
+  /** A path whose GET is answered at once (503) while rserver is not running: a readiness probe's. */
+  probePath: string | undefined;
   /** undefined: no token (a Unix listener only its owner can reach). */
   auth: TokenAuth | undefined;
   isAllowedHost: (host: string | undefined) => boolean;
@@ -36,10 +48,12 @@ const HOST_HELP = 'Use http://localhost (or a host given with --allow-host).';
 const ORIGIN_HELP = 'A page of another site cannot send requests to this RStudio.';
 
 // What every request and upgrade goes through, in this order: a target that is a path, the
-// host guard (DNS rebinding), health, the Origin check (cross-site forgery), the token, then
-// status or rserver. Neither handler lets an exception out: one bad request must not end serve.
+// host guard (DNS rebinding), health, the Origin check (cross-site forgery), the token, a
+// prefix a proxy in front left on, then status, a readiness probe, or rserver. Neither handler
+// lets an exception out: one bad request must not end serve.
 export function createFrontRouter(options: FrontRouterOptions): FrontRouter {
-  const { prefix, auth, adapter, guard, getStatus, logger, trustProxy } = options;
+  const { prefix, strippedPrefix, probePath, auth, adapter, guard } = options;
+  const { getStatus, logger, trustProxy } = options;
   // The host guard. With --trust-proxy the front's forwarding headers are first reduced to what
   // serve believes, and the host the browser used (the front's X-Forwarded-Host) is checked
   // too: a front that passes a rebinding page's host on in it must not open the way.
@@ -73,8 +87,20 @@ export function createFrontRouter(options: FrontRouterOptions): FrontRouter {
         return sendRedirect(res, decision.location, decision.cookie);
       }
     } else guard.trust(req.socket);
+    if (strippedPrefix !== undefined && carriesPrefix(target.path, strippedPrefix)) {
+      return sendMessage(
+        req,
+        res,
+        404,
+        'Prefix not removed',
+        describeUnstrippedPrefix(strippedPrefix),
+      );
+    }
     if (target.path === statusPath) return sendJson(res, getStatus());
     if (target.path === '/' && prefix !== '/') return sendRedirect(res, prefix);
+    if (target.path === probePath && isProbe(req) && adapter.backend.state !== 'running') {
+      return answerProbe(req, res, adapter);
+    }
     removeCredentials(req, target);
     adapter.web(req, res);
   };
@@ -129,6 +155,22 @@ export function createFrontRouter(options: FrontRouterOptions): FrontRouter {
       refuseUpgrade(socket, 405, 'Method Not Allowed');
     },
   };
+}
+
+// A GET or HEAD that is no browser's page load (those get the adapter's starting page).
+function isProbe(req: IncomingMessage): boolean {
+  return (req.method === 'GET' || req.method === 'HEAD') && !wantsHtml(req);
+}
+
+// jupyter-server-proxy gives each readiness try 1 s and takes any answer for ready: it must not
+// wait for rserver, and says why there is none yet.
+function answerProbe(req: IncomingMessage, res: ServerResponse, adapter: ProxyAdapter): void {
+  const { state, lastError } = adapter.backend;
+  const detail =
+    state === 'stopped' && lastError !== undefined
+      ? `RStudio is not running: ${lastError.message}`
+      : 'RStudio is starting; retry in a few seconds.';
+  sendMessage(req, res, 503, 'RStudio is not ready', detail, { 'Retry-After': '2' });
 }
 
 function denyRequest(req: IncomingMessage, res: ServerResponse, status: 401 | 403): void {

@@ -1,4 +1,7 @@
+import { rmdir } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { dirname } from 'node:path';
+import type { InstanceLayout } from '../instance/layout.js';
 import { createProxyAdapter, type ProxyAdapter } from '../proxy/adapter.js';
 import { Supervisor } from '../rserver/supervisor.js';
 import { findUsableRServer } from '../rserver/usable.js';
@@ -7,7 +10,7 @@ import { handleClientError } from './client-error.js';
 import { guardConnections } from './connection-guard.js';
 import { createFrontCookie } from './cookie.js';
 import { createHostGuard } from './host-guard.js';
-import { listen, type ListenSpec } from './listen.js';
+import { listen, prepareUnixListener, type ListenSpec } from './listen.js';
 import {
   normalizeServeOptions,
   type NormalizedServeOptions,
@@ -15,7 +18,6 @@ import {
   type TokenSource,
 } from './options.js';
 import { createFrontRouter } from './router.js';
-import type { InstanceLayout } from '../instance/layout.js';
 import type { ServedBackend } from './served-backend.js';
 import { describeStatus, startStatusTicker } from './status-ticker.js';
 import { readTokenFile } from './token-file.js';
@@ -45,17 +47,24 @@ export interface ServeHandle {
 // host guard (DNS rebinding), token auth, a health and a status endpoint, and idle shutdown.
 // What would make the first request fail for sure (no usable rserver, an unreadable token file,
 // an instance in use) fails here instead, before anything listens.
-export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
-  const config = normalizeServeOptions(options);
+export function serve(options: ServeOptions = {}): Promise<ServeHandle> {
+  return startFront(normalizeServeOptions(options));
+}
+
+// serve() and serveExec() alike: what differs between them is in the normalized options.
+export async function startFront(config: NormalizedServeOptions): Promise<ServeHandle> {
   const { prefix, logger } = config;
   const warn = (message: string) => logger?.({ level: 'warn', source: 'rsession-proxy', message });
-  // The backend checks the launcher's options (a mistake there is a usage error, reported
-  // before any failure to start).
+  // Every option is checked (the supervisor's too: a mistake in the launcher's options is a
+  // usage error, reported before any failure to start) before anything is written, and a
+  // socket someone else chose before the instance is opened: a refusal leaves no directory
+  // behind.
   const { backend, supervisor } = makeBackend(config);
   const token = await readToken(config.token);
   // rserver runs on this host: check it now, and the isolation it would get (said plainly when
-  // it is weaker than a socket of its own). Another backend (a Slurm job) checks its own.
-  if (supervisor) {
+  // it is weaker than a socket of its own). Another backend (a Slurm job) checks its own;
+  // serveExec does not check (config.checkRServer), it tells every request why instead.
+  if (supervisor && config.checkRServer) {
     const probe = await findUsableRServer(config.supervisor);
     logger?.({
       level: 'info',
@@ -70,7 +79,15 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     });
     for (const warning of isolation.warnings) warn(warning);
   }
-  const layout = await backend.open();
+  const listenPath = config.listen && 'path' in config.listen ? config.listen.path : undefined;
+  const created = listenPath !== undefined && (await prepareUnixListener(listenPath));
+  let layout: InstanceLayout;
+  try {
+    layout = await backend.open();
+  } catch (error) {
+    if (created) await rmdir(dirname(listenPath)).catch(() => undefined);
+    throw error;
+  }
   const adapter = createProxyAdapter({
     backend,
     prefix,
@@ -101,8 +118,10 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     : undefined;
   const router = createFrontRouter({
     prefix,
+    strippedPrefix: config.strippedPrefix,
+    probePath: config.probePath,
     auth,
-    isAllowedHost: createHostGuard(config.allowHosts),
+    isAllowedHost: config.hostCheck ? createHostGuard(config.allowHosts) : () => true,
     trustProxy: config.trustProxy,
     adapter,
     guard,
@@ -114,11 +133,12 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   server.on('connect', router.onConnect);
 
   const ticker = await startStatusTicker({
+    kind: config.kind,
     backend,
     adapter,
     layout,
     listener,
-    prefix,
+    prefix: config.strippedPrefix ?? prefix,
     idleTimeout: config.idleTimeout,
     logger,
   });

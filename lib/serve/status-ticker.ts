@@ -6,6 +6,8 @@ import { formatListenSpec, type ListenSpec } from './listen.js';
 import type { ServedBackend } from './served-backend.js';
 
 export interface StatusTickerOptions {
+  /** `serve`, or `exec` (serveExec), unless the backend names its own (`slurm`). */
+  kind: 'serve' | 'exec';
   backend: ServedBackend;
   adapter: ProxyAdapter;
   layout: InstanceLayout;
@@ -51,14 +53,14 @@ export function describeStatus(backend: ServedBackend, adapter: ProxyAdapter) {
 // change, and on each tick for the last activity), and stops rserver after `idleTimeout`
 // without traffic: it starts again on the next request.
 export async function startStatusTicker(options: StatusTickerOptions): Promise<StatusTicker> {
-  const { backend, adapter, layout, listener, prefix, idleTimeout, logger } = options;
+  const { kind, backend, adapter, layout, listener, prefix, idleTimeout, logger } = options;
   const startedAt = new Date().toISOString();
   let stopped = false;
   const writeNow = async () => {
     if (stopped) return;
     const status = backend.status;
     await writeStatusRecord(layout.statusFile, {
-      kind: status.kind ?? 'serve',
+      kind: status.kind ?? kind,
       instance: layout.name,
       pid: process.pid,
       socket: status.socketPath,

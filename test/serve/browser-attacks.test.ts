@@ -65,10 +65,12 @@ describe('another user’s serve and pages against the owner’s browser', { ski
       assert.equal(back?.status(), 200, 'the owner is still signed in to their own RStudio');
       assert.equal(await page.locator('#user').textContent(), users.victim.name);
 
-      // The attacker's page POSTs a form to the owner's RStudio, cookies and all.
+      // The attacker's page POSTs a form to the owner's RStudio, cookies and all (its own URL:
+      // the owner's IDE page, still unloading, may POST an RPC of its own meanwhile).
       const [posted] = await Promise.all([
         page.waitForResponse(
-          (r) => r.url().startsWith(victim.origin) && r.request().method() === 'POST',
+          (r) =>
+            r.url() === `${victim.origin}/rstudio/p/0a1b/echo` && r.request().method() === 'POST',
         ),
         page.goto(`${siteOrigin}/csrf`),
       ]);

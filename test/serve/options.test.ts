@@ -14,6 +14,12 @@ test('normalizeServeOptions: the defaults', () => {
   assert.equal(options.token.from, 'value');
   assert.equal(Buffer.from(options.token.token, 'base64url').length, 32);
   assert.equal(options.supervisor.rootPath, '/');
+  assert.equal(options.strippedPrefix, undefined);
+  assert.equal(options.hostCheck, true);
+  assert.equal(options.trustProxy, false);
+  assert.equal(options.kind, 'serve');
+  assert.equal(options.probePath, undefined);
+  assert.equal(options.checkRServer, true);
   assert.equal(normalizeServeOptions({ prefix: 'rstudio' }).prefix, '/rstudio/');
   assert.deepEqual(
     normalizeServeOptions({ token: false }).token,
@@ -40,6 +46,12 @@ test('normalizeServeOptions: every bad value is refused, naming the option', () 
       /only allowed with a Unix socket listener/,
     ],
     [{ prefix: '/a/../b' }, /prefix/],
+    [{ rootPath: '/a b/' }, /rootPath/],
+    [{ rootPath: 7 as unknown as string }, /rootPath/],
+    [{ rootPath: '/user/a/rstudio/', prefix: '/rstudio/' }, /`rootPath` and `prefix`/],
+    [{ hostCheck: 'no' as unknown as boolean }, /hostCheck/],
+    [{ hostCheck: false, listen: { host: '127.0.0.1', port: 0 } }, /hostCheck: false.*Unix/],
+    [{ trustProxy: 1 as unknown as boolean }, /trustProxy/],
     [{ trustProxy: 'yes' as unknown as boolean }, /trustProxy/],
   ];
   for (const [options, message] of bad) {
@@ -49,4 +61,14 @@ test('normalizeServeOptions: every bad value is refused, naming the option', () 
       JSON.stringify(options),
     );
   }
+});
+
+test('normalizeServeOptions: rootPath behind a proxy that strips its prefix', () => {
+  const options = normalizeServeOptions({ rootPath: 'user/alice/rstudio', token: false });
+  assert.equal(options.prefix, '/', 'routed without a prefix');
+  assert.equal(options.supervisor.rootPath, '/user/alice/rstudio/', "rserver's root path");
+  assert.equal(options.strippedPrefix, '/user/alice/rstudio/');
+  assert.equal(normalizeServeOptions({ rootPath: '/' }).strippedPrefix, undefined);
+  assert.equal(normalizeServeOptions({ hostCheck: false }).hostCheck, false);
+  assert.equal(normalizeServeOptions({ trustProxy: true }).trustProxy, true);
 });
