@@ -80,7 +80,10 @@ describe('large transfers stream through the proxy', () => {
     await backend.close();
   });
 
-  test('a 200 MiB download grows the proxy by less than 50 MB', async () => {
+  // A proxy that buffered the answer would grow by its size; one that streams grows by what its
+  // buffers and the heap's own slack hold (about 35 MB on Node 20, 70 MB on Node 26). How little
+  // exactly is `npm run bench`'s figure (RSS flat from 128 MiB to 1 GiB), not this test's.
+  test('a 200 MiB download streams: the proxy grows by far less than its size', async () => {
     const pid = proxy.pid ?? 0;
     await download(`${origin}/rstudio/stream?size=${MiB}`);
     const before = readMemory(pid);
@@ -95,7 +98,7 @@ describe('large transfers stream through the proxy', () => {
     console.log(
       `# 200 MiB in ${seconds.toFixed(1)} s; proxy RSS ${(before.rss / MiB).toFixed(1)} MiB before, peak ${(afterwards.peak / MiB).toFixed(1)} MiB during: +${(growth / 1e6).toFixed(1)} MB`,
     );
-    assert.ok(growth < 50e6, `the proxy grew by ${growth} bytes`);
+    assert.ok(growth < (200 * MiB) / 2, `the proxy grew by ${growth} bytes`);
   });
 
   test('a 50 MiB upload arrives intact', async () => {
