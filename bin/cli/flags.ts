@@ -5,6 +5,7 @@ import {
   parseSetting,
   type Settings,
 } from '../../lib/index.js';
+import { isPlainAbsolutePath } from './absolute-path.js';
 import { UsageError } from './exit-codes.js';
 
 export type FlagSpec = Record<
@@ -99,10 +100,6 @@ function validateText(command: string, name: string, value: string): void {
       `${command}: --${name} needs an absolute path without . or .. parts (e.g. --${name}=${example}), got ${JSON.stringify(value)}${tilde}`,
     );
   }
-}
-
-export function isPlainAbsolutePath(value: string): boolean {
-  return value.startsWith('/') && !value.split('/').some((part) => part === '.' || part === '..');
 }
 
 export function getString(flags: ParsedFlags, name: string): string | undefined {
