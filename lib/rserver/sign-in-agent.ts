@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { SignInCookies, SignInRequest } from '../backend.js';
 import { RSessionProxyError } from '../errors.js';
 import { signInAtSocket, type SignInCredentials } from './sign-in.js';
@@ -10,6 +11,18 @@ const LOOP_RETURNS = 3;
 const LOOP_WINDOW = 30_000;
 /** How many issued cookies are remembered for that. */
 const REMEMBERED = 32;
+
+/** rserver's cookies expire to the second; past its end by this margin (ms) against clock skew. */
+const SECOND = 1000;
+const SECOND_MARGIN = 20;
+
+// The user-id values of a sign-in's Set-Cookie lines.
+function getUserIds(cookies: SignInCookies): string[] {
+  return cookies.setCookie.flatMap((line) => {
+    const value = USER_ID.exec(line.split(';')[0] ?? '')?.[1];
+    return value === undefined ? [] : [value];
+  });
+}
 
 // The headers a sign-in's cookies depend on: concurrent sign-ins for the same ones are one.
 function getSignInKey(request: SignInRequest): string {
@@ -46,15 +59,27 @@ export class SignInAgent {
     const key = getSignInKey(request);
     let pending = this.#pending.get(key);
     if (pending === undefined) {
-      pending = signInAtSocket(this.#socketPath, this.#credentials, request)
-        .then((cookies) => {
-          this.#remember(cookies);
-          return cookies;
-        })
-        .finally(() => this.#pending.delete(key));
+      pending = this.#signInAfresh(request).finally(() => this.#pending.delete(key));
       this.#pending.set(key, pending);
     }
     return pending;
+  }
+
+  // rserver's user-id cookie carries its expiry to the second, so two sign-ins within one second
+  // get the same value, and a sign-out in between has revoked it (the browser would loop): a
+  // cookie issued before is not handed out again; the sign-in is made again in the next second.
+  async #signInAfresh(request: SignInRequest): Promise<SignInCookies> {
+    let cookies = await signInAtSocket(this.#socketPath, this.#credentials, request);
+    if (this.#issuedBefore(cookies)) {
+      await delay(SECOND - (this.#now() % SECOND) + SECOND_MARGIN, undefined, { ref: false });
+      cookies = await signInAtSocket(this.#socketPath, this.#credentials, request);
+    }
+    this.#remember(cookies);
+    return cookies;
+  }
+
+  #issuedBefore(cookies: SignInCookies): boolean {
+    return getUserIds(cookies).some((value) => this.#issued.has(value));
   }
 
   // A cookie of ours back at the sign-in page once is a sign-out or an expiry; several times in a
@@ -75,9 +100,7 @@ export class SignInAgent {
   }
 
   #remember(cookies: SignInCookies): void {
-    for (const line of cookies.setCookie) {
-      const value = USER_ID.exec(line.split(';')[0] ?? '')?.[1];
-      if (value === undefined) continue;
+    for (const value of getUserIds(cookies)) {
       // The same cookie issued again (within its second) keeps its count: rserver may refuse it.
       if (!this.#issued.has(value)) this.#issued.set(value, { at: this.#now(), returns: 0 });
     }

@@ -52,73 +52,66 @@ describe('getSignedInTarget', () => {
 });
 
 describe('the adapter signing in at an rserver without --www-socket', () => {
-  // Known gap (issue #16): a sign-in within the second of the sign-out gets the very cookie that
-  // the sign-out revoked (rserver's user-id carries its expiry to the second), so rserver refuses
-  // it and the browser loops until the agent's loop check gives up.
-  test(
-    'no password typed, cookies for the prefix, signed in again after a sign-out',
-    {
-      todo: 'a sign-in in the same second as the sign-out gets the revoked cookie again',
-    },
-    async () => {
-      const { root, options } = makeLaunchEnv();
-      const rserver = await writeRserverVariant(root, { RSERVER_DOUBLE_RELEASE: '2024.04.2+764' });
-      const supervisor = createSupervisor({ ...options, rserver, instance: 'sign-in' });
-      const front = await startFront({ backend: supervisor, prefix: '/rstudio' });
-      after(async () => {
-        await closeFront(front);
-        await supervisor.close();
-      });
-      const { visits, jar, setCookies } = await browse(`${front.origin}/rstudio/`);
-      assert.equal(supervisor.status.isolation?.level, 'namespace');
-      assert.equal(
-        visits.at(-1)?.answer.status,
-        200,
-        JSON.stringify(visits.map((v) => [v.url, v.answer.status])),
-      );
-      const first = visits[0]?.answer;
-      assert.equal(first?.status, 302);
-      assert.equal(first.headers.location, '/rstudio/');
+  // rserver's user-id cookie carries its expiry to the second, so a sign-in within the second of
+  // the sign-out would get the very cookie the sign-out revoked: the agent signs in again then.
+  test('no password typed, cookies for the prefix, signed in again after a sign-out', async () => {
+    const { root, options } = makeLaunchEnv();
+    const rserver = await writeRserverVariant(root, { RSERVER_DOUBLE_RELEASE: '2024.04.2+764' });
+    const supervisor = createSupervisor({ ...options, rserver, instance: 'sign-in' });
+    const front = await startFront({ backend: supervisor, prefix: '/rstudio' });
+    after(async () => {
+      await closeFront(front);
+      await supervisor.close();
+    });
+    const { visits, jar, setCookies } = await browse(`${front.origin}/rstudio/`);
+    assert.equal(supervisor.status.isolation?.level, 'namespace');
+    assert.equal(
+      visits.at(-1)?.answer.status,
+      200,
+      JSON.stringify(visits.map((v) => [v.url, v.answer.status])),
+    );
+    const first = visits[0]?.answer;
+    assert.equal(first?.status, 302);
+    assert.equal(first.headers.location, '/rstudio/');
+    assert.ok(
+      setCookies.some((line) => /^user-id=[^;]+;.*path=\/rstudio/i.test(line)),
+      setCookies.join('\n'),
+    );
+    const instanceDir = join(options.env.RSESSION_PROXY_RUNTIME_DIR ?? '', 'sign-in');
+    const password = readFileSync(join(instanceDir, 'password'), 'utf8');
+    for (const visit of visits) {
       assert.ok(
-        setCookies.some((line) => /^user-id=[^;]+;.*path=\/rstudio/i.test(line)),
-        setCookies.join('\n'),
+        !JSON.stringify(visit.answer).includes(password),
+        'the password reaches no browser',
       );
-      const instanceDir = join(options.env.RSESSION_PROXY_RUNTIME_DIR ?? '', 'sign-in');
-      const password = readFileSync(join(instanceDir, 'password'), 'utf8');
-      for (const visit of visits) {
-        assert.ok(
-          !JSON.stringify(visit.answer).includes(password),
-          'the password reaches no browser',
-        );
-      }
+    }
 
-      // An RPC with the CSRF header, as the IDE sends it.
-      const rpc = await fetchText(`${front.origin}/rstudio/rpc/get_state`, {
-        method: 'POST',
-        headers: {
-          cookie: cookieHeader(jar),
-          'x-rs-csrf-token': jar.get('rs-csrf-token') ?? '',
-          'content-type': 'application/json',
-        },
-        body: '{"method":"get_state","params":[]}',
-      });
-      assert.equal(rpc.status, 200, rpc.body);
+    // An RPC with the CSRF header, as the IDE sends it.
+    const rpc = await fetchText(`${front.origin}/rstudio/rpc/get_state`, {
+      method: 'POST',
+      headers: {
+        cookie: cookieHeader(jar),
+        'x-rs-csrf-token': jar.get('rs-csrf-token') ?? '',
+        'content-type': 'application/json',
+      },
+      body: '{"method":"get_state","params":[]}',
+    });
+    assert.equal(rpc.status, 200, rpc.body);
 
-      // rserver signs the browser out and sends it to its sign-in page: signed in again.
-      const out = await fetchText(`${front.origin}/rstudio/auth-sign-out`, {
-        method: 'POST',
-        headers: {
-          cookie: cookieHeader(jar),
-          'content-type': 'application/x-www-form-urlencoded',
-        },
-        body: new URLSearchParams({ 'rs-csrf-token': jar.get('rs-csrf-token') ?? '' }).toString(),
-      });
-      assert.equal(out.status, 302, out.body);
-      const location = out.headers.location ?? '';
-      assert.match(location, /\/rstudio\/auth-sign-in/);
-      const again = await browse(new URL(location, front.origin).href, {}, jar);
-      assert.equal(again.visits.at(-1)?.answer.status, 200);
-      assert.equal(again.visits.at(-1)?.url, `${front.origin}/rstudio/`);
-    },
-  );
+    // rserver signs the browser out and sends it to its sign-in page: signed in again.
+    const out = await fetchText(`${front.origin}/rstudio/auth-sign-out`, {
+      method: 'POST',
+      headers: {
+        cookie: cookieHeader(jar),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ 'rs-csrf-token': jar.get('rs-csrf-token') ?? '' }).toString(),
+    });
+    assert.equal(out.status, 302, out.body);
+    const location = out.headers.location ?? '';
+    assert.match(location, /\/rstudio\/auth-sign-in/);
+    const again = await browse(new URL(location, front.origin).href, {}, jar);
+    assert.equal(again.visits.at(-1)?.answer.status, 200);
+    assert.equal(again.visits.at(-1)?.url, `${front.origin}/rstudio/`);
+  });
 });
