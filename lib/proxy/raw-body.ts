@@ -1,14 +1,9 @@
 import { OutgoingMessage, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { canTakeReads, takeReads } from './socket-reads.js';
 
 /** Bodies of at least this many bytes (downloads) are relayed raw; smaller ones are piped. */
 export const RAW_BODY_MIN_BYTES = 1024 * 1024;
-
-/** The 'data' listener node:http's client puts on its socket (Node.js 20 to 26). */
-const HTTP_CLIENT_DATA_LISTENER = 'socketOnData';
-
-type Listener = (chunk: Buffer) => void;
 
 // The length of a body that can go from rserver's connection to the client's as raw bytes: a
 // Content-Length body of a download's size, to a plain node:http response whose socket is its
@@ -32,59 +27,50 @@ export function getRawBodyLength(
   if (!(client instanceof Socket) || current !== res) return undefined;
   if (res.write !== OutgoingMessage.prototype.write) return undefined;
   // A connection from a factory (a Slurm job step) is dear to open again: it keeps the pipe.
-  if (!(proxyRes.socket instanceof Socket)) return undefined;
-  if (findParserListener(proxyRes.socket) === undefined) return undefined;
+  if (!canTakeReads(proxyRes.socket)) return undefined;
   return length;
 }
 
 // Sends a body from rserver's connection to the client's socket as it comes, past node:http's
 // parser and its streams, which cost as much CPU again as the bytes' own way through the
 // kernel: 2.2-2.5 s of CPU per GiB instead of 1.1-1.2 (a 1 GiB download, /proc/PID/stat).
-// Once the status and headers are out, the parser's 'data' listener is taken off rserver's
-// socket (after the chunk that held them: what it had already parsed of the body is sent
-// first) and the rest goes straight to the client, paused while the client's socket is full.
-// node:http's parser never sees the end of that body, so the connection is not pooled again:
-// it is closed once the client's response has ended. A connection that ends early closes the
-// answer (relay.ts). Falls back to the pipe when the parser is not where it expects.
+// Once the status and headers are out, the connection's reads are taken from node:http's parser
+// (after the chunk that held them: what it had already parsed of the body is sent first) and
+// go straight to the client, paused while the client's socket is full. node:http's parser never
+// sees the end of that body, so the connection is not pooled again: it is closed once the
+// client's response has ended. A connection that ends early closes the answer (relay.ts).
 export function relayRawBody(res: ServerResponse, proxyRes: IncomingMessage, length: number): void {
   res.flushHeaders();
   process.nextTick(() => {
-    const upstream = proxyRes.socket as Duplex | null;
+    const upstream = proxyRes.socket;
     const client = res.socket;
-    const parserListener = findParserListener(upstream);
-    if (upstream === null || client === null || parserListener === undefined || proxyRes.complete) {
+    if (!canTakeReads(upstream) || client === null || proxyRes.complete) {
       proxyRes.pipe(res);
       return;
     }
     let remaining = length;
-    const send = (body: Buffer) => {
+    const onChunk = (chunk: Buffer, release: () => void) => {
+      if (remaining === 0) {
+        release();
+        return;
+      }
+      const body = chunk.length > remaining ? chunk.subarray(0, remaining) : chunk;
       remaining -= body.length;
-      if (!client.write(body) && remaining > 0) {
+      if (!client.write(body, release) && remaining > 0) {
         upstream.pause();
         client.once('drain', () => upstream.resume());
       }
-    };
-    const onData = (chunk: Buffer) => {
-      if (remaining === 0) return;
-      send(chunk.length > remaining ? chunk.subarray(0, remaining) : chunk);
       if (remaining > 0) return;
-      upstream.removeListener('data', onData);
       res.once('close', () => upstream.destroy());
       res.end();
     };
-    upstream.removeListener('data', parserListener);
-    upstream.on('data', onData);
+    takeReads(upstream, onChunk);
     for (let parsed = proxyRes.read() as Buffer | null; parsed !== null;) {
-      onData(parsed);
+      onChunk(parsed, () => undefined);
       parsed = proxyRes.read() as Buffer | null;
     }
     upstream.resume();
   });
-}
-
-function findParserListener(socket: Duplex | null): Listener | undefined {
-  const listeners = (socket?.listeners('data') ?? []) as Listener[];
-  return listeners.find((listener) => listener.name === HTTP_CLIENT_DATA_LISTENER);
 }
 
 function hasHeader(headers: readonly string[], name: string, value: string): boolean {
