@@ -27,9 +27,6 @@ async function runExec(flags: ParsedFlags, { io, reporter }: CommandContext): Pr
   const options = {
     ...launchOptionsFrom(readFlagSettings(flags), flags, io.env),
     rootPath: rootPath === undefined ? undefined : normalizeRootPath(rootPath, '--root-path'),
-    // rserver gets a socket of its own; an rserver without --www-socket, which would need the
-    // namespace and the sign-in through this front (issue #16), is refused until that is tested.
-    isolation: 'socket' as const,
     logger: reporter.log,
   };
   const socketPath = getString(flags, 'socket');
