@@ -34,6 +34,8 @@ interface Reach {
   ws: (path: string) => string;
   /** Host and the credential (the token, or the cookie it set). */
   headers: Record<string, string>;
+  /** What a browser sends as Origin on a POST and a WebSocket. */
+  origin: string;
 }
 
 // Signs in to rserver through serve: the first page load is answered by the adapter with
@@ -72,13 +74,22 @@ async function exercise(t: TestContext, reach: Reach, headers: Record<string, st
   const csrf = /(?:^|; )rs-csrf-token=([^;]+)/.exec(headers.cookie ?? '')?.[1] ?? '';
   const evaluated = await send(`${PREFIX}rpc/eval`, {
     method: 'POST',
-    headers: { 'x-rs-csrf-token': csrf, 'content-type': 'application/json' },
+    headers: {
+      origin: reach.origin,
+      'x-rs-csrf-token': csrf,
+      'content-type': 'application/json',
+    },
     body: JSON.stringify({ method: 'eval', params: ['1+1'] }),
   });
   assert.equal(evaluated.status, 200, evaluated.body.toString());
   assert.deepEqual(JSON.parse(evaluated.body.toString()), { result: { output: '[1] 2' } });
 
-  const ws = await openWebSocket(reach.ws(`${PREFIX}p/0a1b/terminal/1/`), [], headers, 10_000);
+  const ws = await openWebSocket(
+    reach.ws(`${PREFIX}p/0a1b/terminal/1/`),
+    [],
+    { ...headers, origin: reach.origin },
+    10_000,
+  );
   ws.send('Sys.time()');
   assert.equal(await nextMessage(ws), 'Sys.time()');
   await closeWebSocket(ws);
@@ -142,6 +153,7 @@ describe(`serve in front of an rserver without --www-socket (${OLD})`, () => {
       target,
       ws: (path) => `ws://127.0.0.1:${target.port}${path}`,
       headers: {},
+      origin: cli.origin,
     };
     await exercise(t, reach, { cookie: cookieHeader(jar) });
     await stopAndCheck(cli, instanceDir, runtimeDir);
@@ -158,6 +170,7 @@ describe(`serve in front of an rserver without --www-socket (${OLD})`, () => {
       target: { socketPath },
       ws: (path) => `ws+unix:${socketPath}:${path}`,
       headers: { host: 'localhost:8787', authorization: `token ${cli.token ?? ''}` },
+      origin: 'http://localhost:8787',
     };
     await exercise(t, reach, await signInThrough(reach));
     await stopAndCheck(cli, instanceDir, runtimeDir);

@@ -96,6 +96,7 @@ describe('rsession-proxy slurm with an rserver before 2024.12', { skip: slurmSki
         method: 'POST',
         headers: {
           ...headers,
+          origin: cli.origin,
           'x-rs-csrf-token': jar.get('rs-csrf-token') ?? '',
           'content-type': 'application/json',
         },
@@ -108,7 +109,7 @@ describe('rsession-proxy slurm with an rserver before 2024.12', { skip: slurmSki
     const ws = await openWebSocket(
       `${cli.origin.replace('http:', 'ws:')}${PREFIX}p/0a1b/terminal/1/`,
       [],
-      headers,
+      { ...headers, origin: cli.origin },
       30_000,
     );
     ws.send('hello');
