@@ -138,7 +138,9 @@ When the job ends by itself (time limit, scancel, node failure) the next page lo
 submits one new job. SIGTERM, SIGINT (Ctrl-C) or SIGHUP cancel the job and wait until Slurm
 reports it gone. Killed, this command leaves the job running: run it again (same --instance) and
 it attaches to that job. rsession-proxy must be installed at the same path on the compute
-nodes, and the home directory shared with them (the job reports there).
+nodes, and the home directory shared with them (the job reports there). --isolation applies
+in the job, on the node: an rserver there without --www-socket is reached through the job's
+own front, which signs in for you, and this command says the isolation the job got.
 
 Options: serve's (rsession-proxy serve --help) but --demo, and:
   --no-resubmit         When the job ends by itself, say so and exit 1 instead
