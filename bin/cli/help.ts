@@ -56,9 +56,9 @@ start says the isolation in force: an rserver without --www-socket (before 2024.
 in a network namespace of its own, or only behind a password (said as a warning), and exec
 signs the browser in for you. A start that cannot work (no rserver, older than 1.4, an
 --isolation it cannot have) is not retried in a loop: every request is answered with the
-reason. On SIGTERM, SIGINT or SIGHUP it stops rserver and every process
-it started, removes the socket and its state, and exits 128 + the signal's number (143 for
-SIGTERM): non-zero, so that jupyter-server-proxy starts it again while Jupyter runs.
+reason. On SIGTERM, SIGINT or SIGHUP it stops rserver and every process it started, removes
+the socket and its state, and exits 128 + the signal's number (143 for SIGTERM): non-zero,
+so that jupyter-server-proxy starts it again while Jupyter runs.
 
 Options:
   --socket=PATH         Unix socket to serve RStudio on (required)
