@@ -182,6 +182,19 @@ describe(
         const password = runAs(intruder, 'cat', [join(rserver.instance.dir, 'password')]);
         assert.notEqual(password.code, 0);
         assert.match(password.out, /Permission denied/);
+        // Nor the helper, nor rserver's descriptors (the pipe it writes the helper's input to)
+        // or its environment.
+        for (const path of [
+          join(rserver.instance.dir, 'sign-in-helper'),
+          `/proc/${rserver.pid}/environ`,
+          `/proc/${rserver.pid}/fd/0`,
+        ]) {
+          const read = runAs(intruder, 'cat', [path]);
+          assert.notEqual(read.code, 0, path);
+          assert.match(read.out, /Permission denied/, path);
+        }
+        const fds = runAs(intruder, 'ls', [`/proc/${rserver.pid}/fd`]);
+        assert.match(fds.out, /Permission denied/);
         // The password is in no command line and no environment of rserver's processes.
         const secret = readFileSync(join(rserver.instance.dir, 'password'), 'utf8');
         for (const { pid } of readInstanceProcesses(rserver.instance.dir)) {
