@@ -1,8 +1,8 @@
 import { Agent, type ClientRequestArgs } from 'node:http';
-import { createConnection, type NetConnectOpts } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { describeEndpoint, isSocketEndpoint, type BackendEndpoint } from '../backend.js';
 import { asSocketLike } from './connection.js';
+import { connectBackendSocket } from './socket-reads.js';
 
 // One pool of keep-alive connections to rserver: without it every request pays for a new
 // connection (1.6-1.9x fewer requests per second in a quick measurement on 2 cores). Pooled
@@ -40,7 +40,7 @@ export class BackendAgent extends Agent {
       if (endpoint === undefined) throw new Error('no endpoint to connect to');
       if (isSocketEndpoint(endpoint)) {
         const socketOptions = { ...options, path: endpoint.socketPath, timeout: undefined };
-        return createConnection(socketOptions as NetConnectOpts);
+        return connectBackendSocket(socketOptions);
       }
       return asSocketLike(endpoint.connect());
     } catch (error) {

@@ -2,11 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RSessionProxyError } from '../errors.js';
 import { isSocketEndpoint } from '../backend.js';
 import { attachExchange, getExchange, isGone, type Exchange } from './exchange.js';
+import { getRawBodyLength, relayRawBody } from './raw-body.js';
 import { getResponseHeaders } from './response-headers.js';
 
 // rserver's answer to a plain request (http-proxy's 'proxyRes' hook; it leaves the response to
 // us, selfHandleResponse): the status and the headers the client may see, in one writeHead from
-// rserver's raw headers, and the body streamed as it comes.
+// rserver's raw headers, and the body streamed as it comes (a download's past node:http's
+// streams: raw-body.ts).
 export function relayResponse(exchange: Exchange, req: IncomingMessage, proxyRes: IncomingMessage) {
   const { res } = exchange;
   exchange.proxyRes = proxyRes;
@@ -16,10 +18,12 @@ export function relayResponse(exchange: Exchange, req: IncomingMessage, proxyRes
   }
   const framed = req.httpVersion !== '1.0';
   const headers = getResponseHeaders(exchange, proxyRes, framed);
+  const rawLength = getRawBodyLength(req, res, proxyRes, headers);
   writeHead(res, proxyRes.statusCode ?? 502, proxyRes.statusMessage, headers);
   attachExchange(proxyRes, exchange);
   proxyRes.on('close', onResponseClose);
-  proxyRes.pipe(res);
+  if (rawLength === undefined) proxyRes.pipe(res);
+  else relayRawBody(res, proxyRes, rawLength);
 }
 
 // rserver went away mid-body: the client must see the connection end, not wait forever.
