@@ -113,7 +113,8 @@ export { createHostGuard, LOOPBACK_HOSTS, validateAllowHost } from './serve/host
 export { runDoctor, type DoctorCheck, type DoctorOptions } from './doctor.js';
 export { relayUnixSocket, type RelayStdio } from './slurm/relay.js';
 export { serveExec, type ExecHandle } from './exec/serve-exec.js';
-export { type ExecOptions } from './exec/options.js';
+export { type ExecOptions, type JobExecOptions } from './exec/options.js';
+export { startJobServer, type JobServer } from './exec/job-server.js';
 export { getSignalExitStatus } from './exec/exit-status.js';
 export {
   SlurmBackend,

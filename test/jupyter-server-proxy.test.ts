@@ -16,7 +16,14 @@ import { cookieHeader, cookieJar, httpRequest, type HttpReply } from './helpers/
 import { markedPidsUnder } from './helpers/leftovers.js';
 import { waitUntil } from './helpers/proc.js';
 import { waitForExit } from './helpers/processes.js';
-import { FAKE_R, RSERVER_DOUBLE, writeRserverVariant } from './helpers/rserver-double.js';
+import { readMemory, resetPeak } from './helpers/proc-usage.js';
+import {
+  FAKE_R,
+  RSERVER_DOUBLE,
+  requireRealR,
+  writeRserverVariant,
+} from './helpers/rserver-double.js';
+import { downloadHash, expectedDownloadHash } from './helpers/slurm-cli.js';
 import { IDE_PAGE_TITLE } from './fixtures/rserver/ide-page.js';
 import { closeWebSocket, nextMessage, openWebSocket } from './helpers/ws-client.js';
 
@@ -87,13 +94,19 @@ async function waitReadyLikeJupyter(exec: Exec): Promise<HttpReply> {
 function send(
   exec: Exec,
   path: string,
-  options: { method?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    timeoutMs?: number;
+  } = {},
 ): Promise<HttpReply> {
   return httpRequest(
     { socketPath: exec.socket },
     {
       method: options.method,
       path,
+      body: options.body,
       timeoutMs: options.timeoutMs ?? 10_000,
       headers: {
         host: HOST,
@@ -261,6 +274,82 @@ describe('exec under the documented jupyter-server-proxy configuration', () => {
     assert.equal(record.kind, 'exec');
     assert.equal(record.listener, `unix:${exec.socket}`);
     assert.equal(record.prefix, `${PREFIX}/`);
+
+    assert.deepEqual(await stopLikeJupyter(exec), { code: 143, signal: null }, exec.log());
+    assertNothingLeft(exec);
+  });
+
+  test('an rserver older than 2024.12.0: signed in with no password typed, R, a WebSocket, a streamed download', async (t) => {
+    const r = requireRealR(t);
+    if (r === undefined) return;
+    const rserver = await writeRserverVariant(mkdtempSync(join(root, 'v-')), {
+      RSERVER_DOUBLE_RELEASE: '2024.04.2+764',
+    });
+    const exec = startLikeJupyter(rserver, { RSTUDIO_WHICH_R: r });
+    await waitReadyLikeJupyter(exec);
+    await waitForRServer(exec);
+    assert.match(
+      exec.log(),
+      /isolation namespace: rserver listens on 127\.0\.0\.1 in a network namespace/,
+    );
+
+    // The browser never sees rserver's sign-in form: exec signs in for it and sends it back
+    // under the prefix jupyter-server-proxy stripped (which rewrites no Location).
+    const page = `http://${HOST}${PREFIX}/`;
+    const first = await send(exec, '/', { headers: { accept: HTML } });
+    assert.equal(first.status, 302, first.body.toString());
+    assert.equal(new URL(first.headers.location ?? '', page).href, page);
+    const setCookie = first.headers['set-cookie'] ?? [];
+    assert.ok(
+      setCookie.some((line) => new RegExp(`^user-id=[^;]+;.*path=${PREFIX}(;|$)`, 'i').test(line)),
+      JSON.stringify(setCookie),
+    );
+    const [instance] = instanceDirs();
+    const password = readFileSync(join(runtimeDir, instance ?? '', 'password'), 'utf8');
+    assert.ok(password.length >= 22);
+    assert.ok(!JSON.stringify(first).includes(password), 'the password reaches no browser');
+    const jar = cookieJar(first.headers);
+    const cookie = cookieHeader(jar);
+    const ide = await send(exec, '/', { headers: { cookie, accept: HTML } });
+    assert.equal(ide.status, 200);
+    assertSignedInPage(ide);
+
+    const csrf = jar.get('rs-csrf-token') ?? '';
+    const evaluated = await send(exec, '/rpc/eval', {
+      method: 'POST',
+      headers: { cookie, 'x-rs-csrf-token': csrf, 'content-type': 'application/json' },
+      body: JSON.stringify({ method: 'eval', params: ['1+1'] }),
+      timeoutMs: 60_000,
+    });
+    assert.equal(evaluated.status, 200, evaluated.body.toString());
+    assert.deepEqual(JSON.parse(evaluated.body.toString()), { result: { output: '[1] 2' } });
+
+    const ws = await openWebSocket(
+      `ws+unix:${exec.socket}:/p/0a1b2c3d/terminal/1/`,
+      [],
+      { host: HOST, origin: `http://${HOST}`, cookie },
+      10_000,
+    );
+    ws.send('print(1)');
+    assert.equal(await nextMessage(ws), 'print(1)');
+    await closeWebSocket(ws);
+
+    // Through exec and the relay in rserver's namespace: every byte, and exec grows by far less
+    // than the download (streams.test.ts says why half).
+    const pid = exec.child.pid ?? 0;
+    const before = readMemory(pid);
+    resetPeak(pid);
+    const size = 200 * 1024 * 1024;
+    const file = await downloadHash(
+      { socketPath: exec.socket, path: `/export/data.bin?size=${size}` },
+      { host: HOST, cookie },
+    );
+    assert.equal(file.status, 200);
+    assert.equal(file.bytes, size);
+    assert.equal(file.sha256, expectedDownloadHash(size));
+    const growth = readMemory(pid).peak - before.rss;
+    t.diagnostic(`200 MiB through exec in ${Math.round(file.ms)} ms; exec grew by ${growth} bytes`);
+    assert.ok(growth < size / 2, `exec grew by ${growth} bytes`);
 
     assert.deepEqual(await stopLikeJupyter(exec), { code: 143, signal: null }, exec.log());
     assertNothingLeft(exec);

@@ -1,10 +1,10 @@
 import { constants } from 'node:os';
 import {
   getSignalExitStatus,
-  launchRServer,
   normalizeRootPath,
   openJobSide,
   serveExec,
+  startJobServer,
   writeStatusRecord,
   type ExecOptions,
   type LaunchOptions,
@@ -27,9 +27,6 @@ async function runExec(flags: ParsedFlags, { io, reporter }: CommandContext): Pr
   const options = {
     ...launchOptionsFrom(readFlagSettings(flags), flags, io.env),
     rootPath: rootPath === undefined ? undefined : normalizeRootPath(rootPath, '--root-path'),
-    // rserver gets a socket of its own; an rserver without --www-socket, which would need the
-    // namespace and the sign-in through this front (issue #16), is refused until that is tested.
-    isolation: 'socket' as const,
     logger: reporter.log,
   };
   const socketPath = getString(flags, 'socket');
@@ -72,11 +69,12 @@ async function runSocketExec(
   return status;
 }
 
-// In the batch job of `rsession-proxy slurm`: rserver on a socket in a private directory named
-// after the job, word of the start in the job directory (which the login side reads), and
-// rserver's exit status when it ends (the login side submits a new job), 0 after a signal.
+// In the batch job of `rsession-proxy slurm`: rserver (or, when it runs with a password, exec's
+// front before it) on a socket in a private directory named after the job, word of the start in
+// the job directory (which the login side reads), and rserver's exit status when it ends (the
+// login side submits a new job), 0 after a signal.
 async function runJobExec(
-  options: LaunchOptions,
+  options: LaunchOptions & { rootPath?: string | undefined },
   jobDir: string,
   env: NodeJS.ProcessEnv,
   shutdown: Shutdown,
@@ -84,40 +82,44 @@ async function runJobExec(
 ): Promise<number> {
   const job = await openJobSide(jobDir, env);
   await job.starting();
-  let rserver;
+  let served;
   try {
-    rserver = await launchRServer({ ...options, ...job.instance });
+    served = await startJobServer({ ...options, instance: job.instance.instance });
   } catch (error) {
     await job.failed(error).catch(() => undefined);
     throw error;
   }
-  await job.ready(rserver.socketPath);
-  const record = {
-    kind: 'exec' as const,
-    instance: rserver.instance.name,
-    pid: process.pid,
-    socket: rserver.socketPath,
-    prefix: rserver.rootPath,
-    startedAt: new Date().toISOString(),
-    state: 'running',
-    rserverPid: rserver.pid,
-    readySince: new Date().toISOString(),
-  };
-  await writeStatusRecord(rserver.instance.statusFile, record);
-  reporter.info(`serving RStudio on ${rserver.socketPath}`, {
-    socket: rserver.socketPath,
-    pid: rserver.pid,
-  });
+  const { rserver } = served;
+  await job.ready(served.socketPath, served.isolation);
+  // exec's front writes its own record.
+  if (served.direct) {
+    await writeStatusRecord(served.instance.statusFile, {
+      kind: 'exec',
+      instance: served.instance.name,
+      pid: process.pid,
+      socket: served.socketPath,
+      prefix: rserver.rootPath,
+      startedAt: new Date().toISOString(),
+      state: 'running',
+      rserverPid: rserver.pid,
+      readySince: new Date().toISOString(),
+    });
+  }
+  reporter.info(
+    `serving RStudio on ${served.socketPath}${served.direct ? '' : ", through exec's front, which signs in"}`,
+    { socket: served.socketPath, pid: rserver.pid },
+  );
   const ended = await Promise.race([
     rserver.exited.then((exit) => ({ exit })),
     shutdown.signal.then((signal) => ({ signal })),
   ]);
   if ('signal' in ended) {
     reporter.step(`${ended.signal}: stopping rserver`);
-    await rserver.stop();
+    await served.close();
     reporter.done('stopped; nothing left behind');
     return EXIT.ok;
   }
+  await served.close();
   const { exit } = ended;
   reporter.error(exit.error?.message ?? `rserver exited (${exit.signal ?? `code ${exit.code}`})`);
   if (exit.signal) return 128 + constants.signals[exit.signal as NodeJS.Signals];

@@ -32,6 +32,12 @@ Docs: docs/cli.md, docs/hpc.md, docs/jupyter-server-proxy.md, docs/security.md.
 const LAUNCH_OPTIONS = `  --rserver=FILE        rserver binary (RSESSION_PROXY_RSERVER; default: PATH, then
                         /usr/lib/rstudio-server/bin/rserver, /usr/lib/rstudio/bin/rserver)
   --r=FILE              R executable (RSESSION_PROXY_R, RSTUDIO_WHICH_R; default: R on PATH)
+  --isolation=auto|socket|namespace|password
+                        What keeps other users away from rserver (RSESSION_PROXY_ISOLATION;
+                        default auto: a socket of its own where rserver has --www-socket
+                        (2024.12.0 on), else a network namespace of its own, else only a
+                        password on a port every user of the host can reach, said as a
+                        warning; a level asked for by name is refused rather than weakened)
   --timeout=SECONDS     How long rserver may take to answer (RSESSION_PROXY_TIMEOUT,
                         RSERVER_TIMEOUT; default 30)
   --runtime-dir=DIR     Base of the private directories (RSESSION_PROXY_RUNTIME_DIR;
@@ -45,11 +51,14 @@ export const EXEC_HELP = `Usage: rsession-proxy exec --socket=PATH [options] [--
 jupyter-server-proxy's command: serves RStudio on the Unix socket PATH and stays in the
 foreground. PATH's directory must be yours with no group/other permissions; it is created
 with mode 0700 when missing. rserver starts at once, on a socket of its own in a private
-directory, and again after a crash; requests meanwhile wait or get a page saying why. A
-start that cannot work (no rserver, too old) is not retried in a loop: every request is
-answered with the reason. On SIGTERM, SIGINT or SIGHUP it stops rserver and every process
-it started, removes the socket and its state, and exits 128 + the signal's number (143 for
-SIGTERM): non-zero, so that jupyter-server-proxy starts it again while Jupyter runs.
+directory, and again after a crash; requests meanwhile wait or get a page saying why. Each
+start says the isolation in force: an rserver without --www-socket (before 2024.12.0) runs
+in a network namespace of its own, or only behind a password (said as a warning), and exec
+signs the browser in for you. A start that cannot work (no rserver, older than 1.4, an
+--isolation it cannot have) is not retried in a loop: every request is answered with the
+reason. On SIGTERM, SIGINT or SIGHUP it stops rserver and every process it started, removes
+the socket and its state, and exits 128 + the signal's number (143 for SIGTERM): non-zero,
+so that jupyter-server-proxy starts it again while Jupyter runs.
 
 Options:
   --socket=PATH         Unix socket to serve RStudio on (required)
@@ -95,10 +104,6 @@ Options:
   --instance=NAME       Instance name (RSESSION_PROXY_INSTANCE; default "default")
   --idle-timeout=MIN    Stop rserver after MIN minutes without traffic; it starts again on
                         the next request (RSESSION_PROXY_IDLE_TIMEOUT)
-  --isolation=auto|socket|namespace|password
-                        What keeps other users away from an rserver without --www-socket
-                        (RSESSION_PROXY_ISOLATION; default auto: the strongest available;
-                        a level asked for by name is refused rather than weakened)
   --open                Start the browser on the URL (TCP listener, with a display)
   --demo                Use the rserver test double instead of RStudio Server (from a
                         clone), on 127.0.0.1 unless --listen says otherwise
@@ -133,7 +138,9 @@ When the job ends by itself (time limit, scancel, node failure) the next page lo
 submits one new job. SIGTERM, SIGINT (Ctrl-C) or SIGHUP cancel the job and wait until Slurm
 reports it gone. Killed, this command leaves the job running: run it again (same --instance) and
 it attaches to that job. rsession-proxy must be installed at the same path on the compute
-nodes, and the home directory shared with them (the job reports there).
+nodes, and the home directory shared with them (the job reports there). --isolation applies
+in the job, on the node: an rserver there without --www-socket is reached through the job's
+own front, which signs in for you, and this command says the isolation the job got.
 
 Options: serve's (rsession-proxy serve --help) but --demo, and:
   --no-resubmit         When the job ends by itself, say so and exit 1 instead

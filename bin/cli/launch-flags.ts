@@ -1,9 +1,13 @@
 import type { LaunchOptions, Settings } from '../../lib/index.js';
 import type { FlagSpec, ParsedFlags } from './flags.js';
 
-/** Flags exec and serve share: where rserver and R are, how long to wait, where state lives. */
+/**
+ * Flags exec and serve share: where rserver and R are, what keeps other users away from it, how
+ * long to wait, where state lives.
+ */
 export const commonLaunchFlags = {
   rserver: { type: 'string' },
+  isolation: { type: 'string' },
   r: { type: 'string' },
   timeout: { type: 'string' },
   'runtime-dir': { type: 'string' },

@@ -23,7 +23,6 @@ export const FRONT_FLAGS = {
   instance: { type: 'string' },
   'idle-timeout': { type: 'string' },
   'allow-host': { type: 'string', multiple: true },
-  isolation: { type: 'string' },
   'trust-proxy': { type: 'boolean' },
   ...commonLaunchFlags,
 } as const;

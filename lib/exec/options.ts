@@ -1,5 +1,7 @@
+import { resolveInstanceLayout } from '../instance/layout.js';
 import { normalizeInstanceOptions } from '../instance/options.js';
 import type { SupervisorOptions } from '../rserver/supervisor.js';
+import type { ListenSpec } from '../serve/listen.js';
 import { normalizeServeOptions, type NormalizedServeOptions } from '../serve/options.js';
 
 export interface ExecOptions extends Omit<
@@ -19,6 +21,12 @@ export interface ExecOptions extends Omit<
   rootPath?: string | undefined;
 }
 
+/** exec in a Slurm job: the front listens on its instance's own socket (`<dir>/proxy.sock`). */
+export interface JobExecOptions extends Omit<ExecOptions, 'socketPath'> {
+  /** The job's instance (`slurm-<job id>`); its directory goes when exec stops. */
+  instance: string;
+}
+
 // What serveExec is, as the front's options: serve's front on the socket it was given, routing
 // without a prefix (the proxy in front removed it) while rserver's root path is the browser's,
 // with no token and no host guard (only the user's own processes can reach the socket: its
@@ -33,12 +41,36 @@ export function normalizeExecOptions(options: ExecOptions): {
   const { socketPath, rootPath, ...launch } = { ...options };
   const spec = normalizeInstanceOptions({ socketPath, env: launch.env });
   const socket = spec.socketPath ?? socketPath;
-  const front: NormalizedServeOptions = {
+  return {
+    front: buildExecFront(launch, rootPath, spec.name, { path: socket }),
+    socketPath: socket,
+  };
+}
+
+// The same front for exec in a Slurm job, where the login side's adapter is the proxy in front
+// (through job steps): on the instance's own listener socket, in its private directory, which
+// the front listens on once it holds the instance (serve's default listener). It is named here
+// so that RSESSION_PROXY_LISTEN, which the job inherits from the login side, is not read.
+export function normalizeJobExecOptions(options: JobExecOptions): NormalizedServeOptions {
+  const { instance, rootPath, ...launch } = { ...options };
+  const spec = normalizeInstanceOptions({ ...launch, instance, ephemeral: true });
+  const path = resolveInstanceLayout(spec).listenerSocketPath;
+  return { ...buildExecFront(launch, rootPath, instance, { path }), listen: undefined };
+}
+
+// exec's front options, for an instance and where it listens (undefined: its proxy.sock).
+function buildExecFront(
+  launch: Omit<ExecOptions, 'socketPath' | 'rootPath'>,
+  rootPath: string | undefined,
+  instance: string,
+  listen: ListenSpec | undefined,
+): NormalizedServeOptions {
+  return {
     ...normalizeServeOptions({
       ...launch,
-      instance: spec.name,
+      instance,
       ephemeral: true,
-      listen: { path: socket },
+      listen,
       // Given, so that serve's own variables (RSESSION_PROXY_PREFIX, …_ALLOW_HOSTS,
       // …_IDLE_TIMEOUT) do not reach exec, which has no flags for them.
       prefix: '/',
@@ -53,5 +85,4 @@ export function normalizeExecOptions(options: ExecOptions): {
     probePath: '/',
     checkRServer: false,
   };
-  return { front, socketPath: socket };
 }

@@ -2,12 +2,13 @@ import type { IncomingMessage } from 'node:http';
 import { asProxyError } from './failure.js';
 import type { AdapterCore } from './core.js';
 import { isGone, type Exchange } from './exchange.js';
-import { getClientTarget } from './mount.js';
 import { relayResponse } from './relay.js';
 import { refuseClient } from './responses.js';
 
 /** rserver's sign-in page, under its root path. */
 const SIGN_IN_PAGE = /\/auth-sign-in$/;
+/** An appUri to follow: a path (not `//host`, no backslash), in characters a header carries. */
+const SAFE_APP_URI = /^\/(?![/\\])[!-[\]-~]*$/;
 
 // Whether rserver is sending the browser to its sign-in page: a redirect whose Location (an
 // absolute URL, or a path) ends in /auth-sign-in, whatever the query.
@@ -23,17 +24,21 @@ export function isSignInRedirect(status: number, location: string | undefined): 
 }
 
 // Where the browser goes once signed in: where it was going, or, when it asked for the sign-in
-// page itself, the page's appUri (a path under the prefix; anything else means the IDE's home).
-export function getSignedInTarget(
-  prefix: string,
-  backendPath: string,
-  clientTarget: string,
-): string {
-  const [path = '', query = ''] = backendPath.split('?', 2);
-  if (!SIGN_IN_PAGE.test(path)) return clientTarget;
-  const appUri = new URLSearchParams(query).get('appUri') ?? '/';
-  const safe = /^\/(?![/\\])[^\\]*$/.test(appUri) ? appUri : '/';
-  return `${prefix}${safe}`;
+// page itself, the page's appUri (a path under rserver's root; anything else means the IDE's
+// home). Relative to the URL the browser asked for, which ends in `backendPath` whatever prefix
+// was removed before rserver: by this adapter, or by a proxy in front that strips its own
+// (jupyter-server-proxy in front of exec, which rewrites no Location), which the adapter cannot
+// know. Always `./` or `../` first, so that it can never name another host or scheme.
+export function getSignedInTarget(backendPath: string): string {
+  const queryAt = backendPath.indexOf('?');
+  const path = queryAt < 0 ? backendPath : backendPath.slice(0, queryAt);
+  let target = backendPath;
+  if (SIGN_IN_PAGE.test(path)) {
+    const appUri = new URLSearchParams(queryAt < 0 ? '' : backendPath.slice(queryAt)).get('appUri');
+    target = appUri !== null && SAFE_APP_URI.test(appUri) ? appUri : '/';
+  }
+  const depth = path.split('/').length - 2;
+  return `${depth > 0 ? '../'.repeat(depth) : './'}${target.slice(1)}`;
 }
 
 // Whether this answer of rserver's is one the adapter signs in for: the backend can sign in, the
@@ -85,9 +90,8 @@ export function answerWithSignIn(
         return;
       }
       proxyRes.resume();
-      const target = getSignedInTarget(exchange.prefix, exchange.backendPath, getClientTarget(req));
       res.writeHead(302, {
-        location: target,
+        location: getSignedInTarget(exchange.backendPath),
         'set-cookie': [...cookies.setCookie],
         'cache-control': 'no-store',
         'content-length': '0',

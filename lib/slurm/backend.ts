@@ -65,6 +65,7 @@ const ERROR_CODES = new Set<string>([
   'ERSERVEREXITED',
   'ERSERVERTIMEOUT',
   'ERSERVERCRASHED',
+  'EISOLATION',
 ]);
 
 /** How often Slurm is asked about a job while RStudio runs in it, besides the watching step. */
@@ -244,6 +245,7 @@ export class SlurmBackend extends EventEmitter implements ServedBackend {
       this.#startWatching(running, report);
       this.#setState('running');
       const ready = { jobId: running.id, node: report.node, socketPath: report.socket ?? '' };
+      this.#sayIsolation(report);
       this.emit('ready', ready);
       this.#report({ kind: 'ready', ...ready, message: `RStudio answered on ${report.node}` });
       return endpoint;
@@ -260,6 +262,16 @@ export class SlurmBackend extends EventEmitter implements ServedBackend {
     } finally {
       this.#startAbort = undefined;
     }
+  }
+
+  // What keeps other users of the node away from RStudio, as the job found it: said here too,
+  // where the user looks, with a warning when it is only a password.
+  #sayIsolation(report: NodeReport): void {
+    const log = this.#options.logger;
+    if (report.isolation === undefined || log === undefined) return;
+    const source = 'rsession-proxy';
+    log({ level: 'info', source, message: `isolation on ${report.node}: ${report.isolation}` });
+    for (const message of report.warnings ?? []) log({ level: 'warn', source, message });
   }
 
   #requireJobDir(): JobDir {
@@ -304,6 +316,7 @@ export class SlurmBackend extends EventEmitter implements ServedBackend {
       rootPath: options.rootPath,
       rserver: options.rserver,
       r: options.r,
+      isolation: options.isolation,
       timeout: options.timeout,
       extraArgs: options.extraArgs,
     });

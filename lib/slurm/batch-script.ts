@@ -1,4 +1,5 @@
 import { RSessionProxyError } from '../errors.js';
+import type { IsolationOption } from '../rserver/isolation.js';
 import { hasControlCharacters } from '../validate.js';
 
 export interface BatchScriptInput {
@@ -12,6 +13,8 @@ export interface BatchScriptInput {
   rootPath: string;
   rserver?: string | undefined;
   r?: string | undefined;
+  /** What keeps other users of the node away from rserver (given always, to win over the job's environment). */
+  isolation?: IsolationOption | undefined;
   /** How long rserver may take to answer, in ms. */
   timeout?: number | undefined;
   /** Passed to rserver. */
@@ -36,6 +39,7 @@ export function buildBatchScript(input: BatchScriptInput): string {
     '--log-format=json',
     ...(input.rserver === undefined ? [] : [`--rserver=${input.rserver}`]),
     ...(input.r === undefined ? [] : [`--r=${input.r}`]),
+    ...(input.isolation === undefined ? [] : [`--isolation=${input.isolation}`]),
     ...(input.timeout === undefined ? [] : [`--timeout=${input.timeout / 1000}`]),
     ...(input.extraArgs && input.extraArgs.length > 0 ? ['--', ...input.extraArgs] : []),
   ];

@@ -112,6 +112,10 @@ export interface NodeReport {
   state: 'starting' | 'ready' | 'failed';
   /** rserver's socket on the node, once chosen. */
   socket?: string | undefined;
+  /** What keeps other users of the node away from rserver, once ready (its one line). */
+  isolation?: string | undefined;
+  /** What the user must be told about it (a password alone, no network for R). */
+  warnings?: readonly string[] | undefined;
   /** Why the start failed: the error's code, message and hint, as exec reported them. */
   code?: string | undefined;
   message?: string | undefined;
@@ -135,8 +139,15 @@ export function parseNodeReport(value: unknown): NodeReport | undefined {
   if (report.socket !== undefined && !(isText(report.socket) && report.socket.startsWith('/'))) {
     return undefined;
   }
-  for (const field of ['code', 'message', 'hint'] as const) {
+  for (const field of ['code', 'message', 'hint', 'isolation'] as const) {
     if (report[field] !== undefined && !isText(report[field], 16_384)) return undefined;
+  }
+  const { warnings } = report;
+  if (
+    warnings !== undefined &&
+    !(Array.isArray(warnings) && warnings.length <= 8 && warnings.every((w) => isText(w, 16_384)))
+  ) {
+    return undefined;
   }
   if (report.state === 'ready' && report.socket === undefined) return undefined;
   return report as unknown as NodeReport;

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { RSessionProxyError, isRSessionProxyError } from '../errors.js';
 import { assertPrivateDir } from '../private-dir.js';
+import type { Isolation } from '../rserver/isolation.js';
 import { getJobDirAt, writeNodeReport, type JobDir, type NodeReport } from './job-dir.js';
 
 /** What `exec --slurm-job=DIR` does differently inside the job, and how it reports. */
@@ -12,7 +13,8 @@ export interface JobSide {
    */
   instance: { instance: string; ephemeral: true };
   starting(): Promise<void>;
-  ready(socketPath: string): Promise<void>;
+  /** rserver answers on `socketPath`, kept away from other users of the node as `isolation` says. */
+  ready(socketPath: string, isolation?: Isolation): Promise<void>;
   failed(error: unknown): Promise<void>;
 }
 
@@ -35,7 +37,13 @@ export async function openJobSide(dir: string, env: NodeJS.ProcessEnv): Promise<
     jobId,
     instance: { instance: `slurm-${jobId}`, ephemeral: true },
     starting: () => write({ state: 'starting' }),
-    ready: (socketPath) => write({ state: 'ready', socket: socketPath }),
+    ready: (socketPath, isolation) =>
+      write({
+        state: 'ready',
+        socket: socketPath,
+        isolation: isolation?.description,
+        warnings: isolation?.warnings,
+      }),
     failed: (error) =>
       write({
         state: 'failed',

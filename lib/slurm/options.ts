@@ -1,6 +1,8 @@
 import { RSessionProxyError } from '../errors.js';
 import { validateInstanceName } from '../instance/name.js';
 import type { Logger } from '../logger.js';
+import { readSetting } from '../environment.js';
+import { validateIsolationOption, type IsolationOption } from '../rserver/isolation.js';
 import type { LaunchOptions } from '../rserver/options.js';
 import { normalizeRootPath } from '../url-prefix.js';
 import { hasControlCharacters } from '../validate.js';
@@ -10,8 +12,8 @@ import { getSlurmClientEnv } from './slurm-env.js';
 
 /**
  * A Slurm job as the backend: `instance`, `runtimeDir` and `env` choose the login side's instance
- * (its lock and private directory, where serve listens); `rserver`, `r`, `timeout`, `rootPath`
- * and `extraArgs` are for `rsession-proxy exec` in the job.
+ * (its lock and private directory, where serve listens); `rserver`, `r`, `isolation`, `timeout`,
+ * `rootPath` and `extraArgs` are for `rsession-proxy exec` in the job.
  */
 export interface SlurmBackendOptions extends Omit<LaunchOptions, 'socketPath' | 'ephemeral'> {
   /** sbatch options, passed on unchanged after rsession-proxy's own (a later option wins). */
@@ -37,6 +39,8 @@ export interface NormalizedSlurmOptions {
   rootPath: string;
   rserver: string | undefined;
   r: string | undefined;
+  /** Passed to the job's exec, which applies it on the node (the job's own environment aside). */
+  isolation: IsolationOption;
   timeout: number | undefined;
   readyTimeout: number;
   stopTimeout: number;
@@ -79,6 +83,7 @@ export function normalizeSlurmOptions(options: SlurmBackendOptions = {}): Normal
     rootPath = '/',
     rserver,
     r,
+    isolation = readSetting(env, 'isolation')?.value ?? 'auto',
     timeout,
     readyTimeout,
     stopTimeout = 5000,
@@ -98,6 +103,7 @@ export function normalizeSlurmOptions(options: SlurmBackendOptions = {}): Normal
     rootPath: normalizeRootPath(rootPath),
     rserver,
     r,
+    isolation: validateIsolationOption(isolation),
     timeout: timeoutMs,
     readyTimeout:
       readyTimeout === undefined

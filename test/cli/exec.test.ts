@@ -101,20 +101,44 @@ describe('rsession-proxy exec', () => {
     assert.match(result.stderr, /is \d+ bytes long; Unix socket paths are limited to 107 bytes/);
   });
 
-  test('an rserver older than 2024.12.0: exec stays up and every request says why (no restart loop)', async () => {
+  test('--isolation=socket with an rserver older than 2024.12.0: exec stays up and every request says why (no restart loop)', async () => {
     const dir = newDir();
     await mkdir(dir, { mode: 0o700 });
     const old = await writeRserverVariant(dir, { RSERVER_DOUBLE_RELEASE: '2024.04.2+764' });
     const socket = join(dir, 's.sock');
-    const exec = startExec(socket, `--rserver=${old}`);
-    const tooOld =
+    const exec = startExec(socket, `--rserver=${old}`, '--isolation=socket');
+    const refused =
       /needs an rserver that listens on a Unix socket .*2024\.04\.2 has no --www-socket/;
-    assert.match(await exec.waitFor(/rserver did not start/), tooOld);
+    assert.match(await exec.waitFor(/rserver did not start/), refused);
     const reply = await httpRequest({ socketPath: socket }, { path: '/' });
     assert.equal(reply.status, 503);
-    assert.match(reply.body.toString(), tooOld);
+    assert.match(reply.body.toString(), refused);
     assert.equal(exec.child.exitCode, null, 'still in the foreground');
     assert.equal((await exec.stop('SIGTERM')).code, 143, exec.stderr);
+    assert.equal(existsSync(socket), false);
+  });
+
+  test('RSESSION_PROXY_ISOLATION=password: said plainly as a warning at start, and the sign-in works', async () => {
+    const dir = newDir();
+    await mkdir(dir, { mode: 0o700 });
+    const old = await writeRserverVariant(dir, { RSERVER_DOUBLE_RELEASE: '2024.04.2+764' });
+    const socket = join(dir, 's.sock');
+    const exec = new CliProcess(
+      ['exec', `--socket=${socket}`, `--rserver=${old}`, `--r=${FAKE_R}`],
+      { ...env, RSESSION_PROXY_ISOLATION: 'password' },
+    );
+    await exec.waitFor(/rserver ready/);
+    assert.match(exec.stderr, /isolation password: rserver listens on a port of 127\.0\.0\.1/);
+    assert.match(exec.stderr, /warn: .*every user of this host can connect/);
+    const reply = await httpRequest(
+      { socketPath: socket },
+      { path: '/', headers: { host: 'hub.example' } },
+    );
+    assert.equal(reply.status, 302, reply.body.toString());
+    assert.equal(reply.headers.location, './');
+    assert.match(String(reply.headers['set-cookie']), /user-id=/);
+    assert.equal((await exec.stop('SIGTERM')).code, 143, exec.stderr);
+    assert.deepEqual(markedPidsUnder(runtimeDir), []);
     assert.equal(existsSync(socket), false);
   });
 

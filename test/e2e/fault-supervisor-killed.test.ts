@@ -3,8 +3,10 @@
 // namespaces work, rserver runs in a PID namespace of its own and the kernel ends all of it; on a
 // host without them (here: no `unshare` on PATH), the watchdog does. Either way the next `serve`
 // of that instance starts at once, the dead holder's lock and rserver's stale socket reclaimed.
+// So too for an rserver without --www-socket in a network namespace of its own: the relay in it,
+// slirp4netns outside it, and the namespace itself go with serve.
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { detectSandbox } from '../../lib/rserver/sandbox-detect.js';
@@ -13,6 +15,8 @@ import { findSocketsAndLocks, readInstanceProcesses } from '../helpers/leftovers
 import { waitForExit, waitUntil } from '../helpers/processes.js';
 import { makePathWithout } from '../helpers/sandbox-env.js';
 import { fetchServed, getServeStatus, signIn } from '../helpers/served.js';
+import { isAlive } from '../helpers/proc.js';
+import { writeRserverVariant } from '../helpers/rserver-double.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 const here = await detectSandbox(process.env);
@@ -90,4 +94,102 @@ describe('serve SIGKILLed while signed in', () => {
       },
     );
   }
+});
+
+// The pid of every process in the network namespace `netns` (`net:[inode]`), read from /proc.
+function processesInNetns(netns: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/ns/net`) === netns) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+// slirp4netns processes attached to the namespace whose first process is `init` (their argv
+// ends in `<pid> tap0`).
+function slirpPidsFor(init: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (/slirp4netns$/.test(argv[0] ?? '') && argv.includes(String(init))) {
+        pids.push(Number(entry));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+describe('serve SIGKILLed during a namespace run (an rserver without --www-socket)', () => {
+  test(
+    'nothing of the namespace, the relay, rserver, rsession or slirp4netns is left',
+    { skip: sandboxes[0]?.skip ?? false },
+    async (t) => {
+      const { root, env, runtimeDir } = makeCliEnv();
+      const instanceDir = join(runtimeDir, 'default');
+      const rserver = await writeRserverVariant(root, { RSERVER_DOUBLE_RELEASE: '2024.04.2+764' });
+      const first = await startCli(serveDoubleArgs({ rserver }), env);
+      await signIn(first);
+      const rserverPid = (await getServeStatus(first)).pid ?? 0;
+      await waitUntil(
+        () => readInstanceProcesses(instanceDir).some((p) => p.name === 'rsession'),
+        5000,
+        'rsession to start',
+      );
+      const before = readInstanceProcesses(instanceDir);
+      const relay = before.filter(({ pid }) =>
+        readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('relay-main.js'),
+      );
+      assert.equal(
+        relay.length,
+        1,
+        `the relay is one of the instance's: ${JSON.stringify(before)}`,
+      );
+      const netns = readlinkSync(`/proc/${rserverPid}/ns/net`);
+      assert.notEqual(netns, readlinkSync('/proc/self/ns/net'), 'rserver has a network of its own');
+      const init = Number(
+        readFileSync(`/proc/${rserverPid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1],
+      );
+      const slirp = slirpPidsFor(init);
+      if (/R reaches the network through slirp4netns/.test(first.stderr())) {
+        assert.equal(slirp.length, 1, 'slirp4netns connects the namespace');
+      } else
+        t.diagnostic('no slirp4netns here: only the namespace, the relay, rserver and rsession');
+      const inside = processesInNetns(netns);
+      assert.ok(inside.includes(rserverPid) && inside.includes(relay[0]?.pid ?? 0));
+
+      first.child.kill('SIGKILL');
+      await waitForExit(first.child);
+      const killedAt = Date.now();
+      const alive = () => [
+        ...readInstanceProcesses(instanceDir).map((p) => `${p.name} ${p.pid}`),
+        ...processesInNetns(netns).map((pid) => `in the namespace: ${pid}`),
+        ...slirp.filter((pid) => isAlive(pid)).map((pid) => `slirp4netns ${pid}`),
+      ];
+      await waitUntil(() => alive().length === 0, 5000, 'everything of the run to end').catch(
+        (error: unknown) => {
+          throw new Error(`${(error as Error).message}: ${alive().join(', ')}`, { cause: error });
+        },
+      );
+      t.diagnostic(
+        `${before.length} processes of the instance, ${inside.length} in the namespace, ${slirp.length} slirp4netns: all gone ${Date.now() - killedAt} ms after the SIGKILL`,
+      );
+
+      // The next serve of the instance starts at once, signs in, and leaves nothing when stopped.
+      const second = await startCli(serveDoubleArgs({ rserver }), env, 20_000);
+      await signIn(second);
+      assert.deepEqual(await second.stop(), { code: 0, signal: null }, second.stderr());
+      assert.deepEqual(readInstanceProcesses(instanceDir), []);
+      assert.deepEqual(findSocketsAndLocks(runtimeDir), []);
+      assert.equal(existsSync(join(instanceDir, 'password')), false, 'the password went too');
+    },
+  );
 });

@@ -1,5 +1,5 @@
 // What a process holds, read from /proc: open file descriptors and resident memory.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 
 export interface Usage {
   fds: number;
@@ -49,4 +49,17 @@ export function countUnixConnections(socketPath: string): number {
       const fields = line.trim().split(/\s+/);
       return fields[5] === '03' && fields[7] === socketPath;
     }).length;
+}
+
+// Resident and peak resident memory of a process, in bytes (Linux).
+export function readMemory(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) * 1024;
+  return { rss: kib('VmRSS'), peak: kib('VmHWM') };
+}
+
+// Resets the peak so that it measures from now on (writing 5 to clear_refs, Linux ≥ 4.0).
+export function resetPeak(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
-import { get } from 'node:http';
+import { get, type IncomingMessage } from 'node:http';
 import { CLI, CliProcess, waitForServeUrl, type RunningCli } from './cli.js';
 import { waitUntil } from './processes.js';
 import type { SlurmCluster } from './slurm-cluster.js';
@@ -144,15 +144,17 @@ export function expectedDownloadHash(size: number): string {
   return hash.digest('hex');
 }
 
-// GETs `url` and hashes the body as it streams (a large download is never held in memory).
+// GETs `url` (or a path over a Unix socket) and hashes the body as it streams (a large download
+// is never held in memory).
 export function downloadHash(
-  url: string,
+  url: string | { socketPath: string; path: string },
   headers: Record<string, string>,
   timeout = 120_000,
 ): Promise<{ status: number; bytes: number; sha256: string; ms: number }> {
   const started = performance.now();
+  const options = { headers, signal: AbortSignal.timeout(timeout) };
   return new Promise((resolve, reject) => {
-    const req = get(url, { headers, signal: AbortSignal.timeout(timeout) }, (res) => {
+    const onResponse = (res: IncomingMessage) => {
       const hash = createHash('sha256');
       let bytes = 0;
       res.on('data', (chunk: Buffer) => {
@@ -168,7 +170,11 @@ export function downloadHash(
         }),
       );
       res.on('error', reject);
-    });
+    };
+    const req =
+      typeof url === 'string'
+        ? get(url, options, onResponse)
+        : get({ ...url, ...options, agent: false }, onResponse);
     req.on('error', reject);
   });
 }

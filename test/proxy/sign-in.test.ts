@@ -32,22 +32,28 @@ describe('isSignInRedirect', () => {
 });
 
 describe('getSignedInTarget', () => {
-  const cases: [string, string, string, string][] = [
-    ['/rstudio', '/files?x=1', '/rstudio/files?x=1', '/rstudio/files?x=1'],
-    [
-      '/rstudio',
-      '/auth-sign-in?appUri=%2Fp%2F1a%2F',
-      '/rstudio/auth-sign-in?appUri=%2Fp%2F1a%2F',
-      '/rstudio/p/1a/',
-    ],
-    ['/rstudio', '/auth-sign-in', '/rstudio/auth-sign-in', '/rstudio/'],
-    ['', '/auth-sign-in?appUri=%2F%2Fevil.example', '/auth-sign-in?appUri=%2F%2Fevil.example', '/'],
-    ['', '/auth-sign-in?appUri=https%3A%2F%2Fevil.example', '/auth-sign-in?x', '/'],
-    ['', '/auth-sign-in?appUri=%2F%5Cevil', '/auth-sign-in?x', '/'],
+  // [what rserver got, the target, where a browser at /rstudio<what rserver got> then goes]
+  const cases: [string, string, string][] = [
+    ['/files?x=1', './files?x=1', '/rstudio/files?x=1'],
+    ['/', './', '/rstudio/'],
+    ['/p/1a/terminal/?a=b', '../../../p/1a/terminal/?a=b', '/rstudio/p/1a/terminal/?a=b'],
+    ['/auth-sign-in?appUri=%2Fp%2F1a%2F', './p/1a/', '/rstudio/p/1a/'],
+    ['/auth-sign-in', './', '/rstudio/'],
+    ['/auth-sign-in?appUri=%2F%2Fevil.example', './', '/rstudio/'],
+    ['/auth-sign-in?appUri=https%3A%2F%2Fevil.example', './', '/rstudio/'],
+    ['/auth-sign-in?appUri=%2F%5Cevil', './', '/rstudio/'],
+    ['/auth-sign-in?appUri=%2Fa%0D%0ASet-Cookie%3A%20x', './', '/rstudio/'],
+    ['//evil.example/auth-sign-in?appUri=%2Fx', '../../x', '/rstudio/x'],
   ];
-  for (const [prefix, backendPath, clientTarget, expected] of cases) {
-    test(`${prefix} ${backendPath} → ${expected}`, () =>
-      assert.equal(getSignedInTarget(prefix, backendPath, clientTarget), expected));
+  for (const [backendPath, expected, followed] of cases) {
+    test(`${backendPath} → ${expected}`, () => {
+      const target = getSignedInTarget(backendPath);
+      assert.equal(target, expected);
+      // A proxy in front may have removed any prefix: the browser resolves it against its URL.
+      const url = new URL(target, `http://h/rstudio${backendPath}`);
+      assert.equal(url.origin, 'http://h');
+      assert.equal(`${url.pathname}${url.search}`, followed);
+    });
   }
 });
 
@@ -72,7 +78,8 @@ describe('the adapter signing in at an rserver without --www-socket', () => {
     );
     const first = visits[0]?.answer;
     assert.equal(first?.status, 302);
-    assert.equal(first.headers.location, '/rstudio/');
+    assert.equal(first.headers.location, './');
+    assert.equal(visits[1]?.url, `${front.origin}/rstudio/`);
     assert.ok(
       setCookies.some((line) => /^user-id=[^;]+;.*path=\/rstudio/i.test(line)),
       setCookies.join('\n'),

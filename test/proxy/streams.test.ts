@@ -2,30 +2,17 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { waitForExit, waitForLine } from '../helpers/processes.js';
 import { fetchText } from '../helpers/fetch-text.js';
+import { readMemory, resetPeak } from '../helpers/proc-usage.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { startTinyBackend, type TinyBackend } from '../helpers/tiny-backend.js';
 
 const MiB = 1024 * 1024;
-
-// Resident and peak resident memory of a process, in bytes (Linux).
-function readMemory(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (field: string) =>
-    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) * 1024;
-  return { rss: kib('VmRSS'), peak: kib('VmHWM') };
-}
-
-// Resets the peak so that it measures from now on (writing 5 to clear_refs, Linux ≥ 4.0).
-function resetPeak(pid: number): void {
-  writeFileSync(`/proc/${pid}/clear_refs`, '5');
-}
 
 // Downloads `url`, counting bytes and discarding them as they come.
 function download(url: string): Promise<{ status: number; bytes: number }> {

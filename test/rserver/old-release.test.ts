@@ -4,8 +4,8 @@
 // 2022.07 and the 2026.05 session-rpc-key workaround.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { launchRServer, type RServerProcess } from '../../lib/index.js';
 import { cookieHeader, cookieJar, httpRequest, type HttpTarget } from '../helpers/http-client.js';
@@ -37,6 +37,44 @@ function connectAs(user: TestUser, target: string | number): string {
 s.on('connect', () => { console.log('CONNECTED'); s.destroy(); });
 s.on('error', (e) => console.log(e.code));`;
   return runAs(user, process.execPath, ['-e', script]).out.trim();
+}
+
+// Runs, as `user`, the sign-in a password guesser would: rserver's sign-in page on the port
+// (for its CSRF cookie), then one form per attempt with that token; says what each got.
+function guessAs(
+  user: TestUser,
+  port: number,
+  attempts: readonly { username: string; password: string }[],
+): { page: number; results: { status: number; location: string; userId: boolean }[] } {
+  const script = `const http = require('http');
+const { port, attempts } = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+const ask = (options, body) => new Promise((resolve, reject) => {
+  const req = http.request({ host: '127.0.0.1', port, agent: false, ...options }, (res) => {
+    res.resume();
+    res.on('end', () => resolve(res));
+  });
+  req.on('error', reject);
+  req.end(body);
+});
+(async () => {
+  const page = await ask({ path: '/auth-sign-in?appUri=%2F', headers: { host: 'h' } });
+  const token = /rs-csrf-token=([^;]*)/.exec(String(page.headers['set-cookie']))?.[1] ?? '';
+  const results = [];
+  for (const { username, password } of attempts) {
+    const body = new URLSearchParams({ username, password, staySignedIn: '1', appUri: '/', 'rs-csrf-token': token }).toString();
+    const res = await ask({ method: 'POST', path: '/auth-do-sign-in', headers: { host: 'h', cookie: 'rs-csrf-token=' + token, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } }, body);
+    results.push({ status: res.statusCode, location: String(res.headers.location), userId: /(^|,)\\s*user-id=[^;]/.test(String(res.headers['set-cookie'] ?? '')) });
+  }
+  console.log(JSON.stringify({ page: page.statusCode, results }));
+})().catch((error) => { console.log(JSON.stringify({ error: String(error) })); });`;
+  const { code, out } = runAs(
+    user,
+    process.execPath,
+    ['-e', script],
+    JSON.stringify({ port, attempts }),
+  );
+  assert.equal(code, 0, out);
+  return JSON.parse(out) as ReturnType<typeof guessAs>;
 }
 
 // The ports listening in the host's network namespace, as `ss -ltn` shows them to `user`.
@@ -144,6 +182,19 @@ describe(
         const password = runAs(intruder, 'cat', [join(rserver.instance.dir, 'password')]);
         assert.notEqual(password.code, 0);
         assert.match(password.out, /Permission denied/);
+        // Nor the helper, nor rserver's descriptors (the pipe it writes the helper's input to)
+        // or its environment.
+        for (const path of [
+          join(rserver.instance.dir, 'sign-in-helper'),
+          `/proc/${rserver.pid}/environ`,
+          `/proc/${rserver.pid}/fd/0`,
+        ]) {
+          const read = runAs(intruder, 'cat', [path]);
+          assert.notEqual(read.code, 0, path);
+          assert.match(read.out, /Permission denied/, path);
+        }
+        const fds = runAs(intruder, 'ls', [`/proc/${rserver.pid}/fd`]);
+        assert.match(fds.out, /Permission denied/);
         // The password is in no command line and no environment of rserver's processes.
         const secret = readFileSync(join(rserver.instance.dir, 'password'), 'utf8');
         for (const { pid } of readInstanceProcesses(rserver.instance.dir)) {
@@ -213,56 +264,47 @@ describe(
         assert.equal(connectAs(intruder, rserver.socketPath), 'EACCES');
         const password = runAs(intruder, 'cat', [join(rserver.instance.dir, 'password')]);
         assert.match(password.out, /Permission denied/);
-        const target = { host: '127.0.0.1', port };
-        const page = await httpRequest(target, {
-          path: '/auth-sign-in?appUri=%2F',
-          headers: { Host: 'h' },
-        });
-        assert.equal(page.status, 200);
-        const csrf = cookieJar(page.headers);
-        const token = csrf.get('rs-csrf-token') ?? '';
-        assert.ok(token);
+        // The intruder, as itself: the sign-in page, then every guess with a valid CSRF token.
         const secret = readFileSync(join(rserver.instance.dir, 'password'), 'utf8');
         const wrong = [
           '',
           ' ',
           'password',
           `${secret}\n`,
+          `${secret}\r\n`,
           `${secret} `,
+          ` ${secret}`,
+          `${secret}\u0000`,
+          `\u0000${secret}`,
           secret.slice(1),
+          secret.slice(0, -1),
           `${secret}x`,
           secret.toUpperCase(),
+          encodeURIComponent(`${secret}=`),
+          'pässwörd',
           '%00',
           "' OR 1=1 --",
           '$(cat password)',
+          '`cat password`',
           '*',
           'x'.repeat(10_000),
+          `${secret}${'x'.repeat(5000)}`,
         ];
-        for (const guess of wrong) {
-          const answer = await httpRequest(target, {
-            method: 'POST',
-            path: '/auth-do-sign-in',
-            headers: {
-              Host: 'h',
-              Cookie: `rs-csrf-token=${token}`,
-              'Content-Type': 'application/x-www-form-urlencoded',
-            },
-            body: new URLSearchParams({
-              username: 'root',
-              password: guess,
-              staySignedIn: '1',
-              appUri: '/',
-              'rs-csrf-token': token,
-            }).toString(),
-          });
-          assert.equal(answer.status, 302, JSON.stringify(guess));
-          assert.match(
-            String(answer.headers.location),
-            /auth-sign-in\?.*error=/,
-            JSON.stringify(guess),
-          );
-          assert.equal(cookieJar(answer.headers).get('user-id') ?? '', '', JSON.stringify(guess));
-        }
+        const attempts = [
+          ...wrong.map((password) => ({ username: 'root', password })),
+          // Its own account, and the owner's password with it: the helper checks both.
+          { username: intruder.name, password: secret },
+          { username: '', password: secret },
+        ];
+        const answers = guessAs(intruder, port, attempts);
+        assert.equal(answers.page, 200, 'the intruder gets the sign-in page');
+        assert.equal(answers.results.length, attempts.length);
+        answers.results.forEach((answer, i) => {
+          const what = JSON.stringify(attempts[i]).slice(0, 80);
+          assert.equal(answer.status, 302, what);
+          assert.match(answer.location, /auth-sign-in\?.*error=/, what);
+          assert.equal(answer.userId, false, what);
+        });
         await signInAndOpen(rserver);
       } finally {
         await rserver.stop();
@@ -304,7 +346,7 @@ describe(
       await assertNothingLeft(rserver);
     });
 
-    test('2026.05: starts with a session-rpc-key of its own; the hint stays for other releases', async () => {
+    test('2026.05: starts with a session-rpc-key of its own; the same build without it fails with the hint', async () => {
       const rserver = await launchRServer({
         ...options,
         instance: 'rpc',
@@ -331,6 +373,37 @@ describe(
         }),
         { code: 'ERSERVEREXITED', hint: /2026\.05/ },
       );
+      // The same 2026.05 build without the workaround: its --version names no release (a site's
+      // own build), so the launcher cannot know it needs one; it fails, and the hint says why.
+      const affected = await variant({
+        RSERVER_DOUBLE_RELEASE: '2026.05.0+100',
+        RSERVER_DOUBLE_FAIL: 'session-rpc-key',
+      });
+      const unnamed = join(dirname(affected), 'rserver-unnamed');
+      writeFileSync(
+        unnamed,
+        `#!/bin/sh\n[ "$1" = --version ] && { echo 'RStudio Server (site build)'; exit 0; }\nexec '${affected}' "$@"\n`,
+        { mode: 0o755 },
+      );
+      const said: string[] = [];
+      await assert.rejects(
+        launchRServer({
+          ...options,
+          instance: 'rpc-same',
+          rserver: unnamed,
+          logger: ({ message }) => said.push(message),
+        }),
+        {
+          code: 'ERSERVEREXITED',
+          message: /Permission denied\) \[path: \/var\/lib\/rstudio-server\/session-rpc-key\]/,
+          hint: /RStudio Server 2026\.05 run as an ordinary user cannot read the root-owned/,
+        },
+      );
+      assert.ok(
+        said.some((line) => /^starting rserver/.test(line)),
+        said.join('\n'),
+      );
+      assert.ok(!said.some((line) => /RSTUDIO_CONFIG_DIR/.test(line)), 'no workaround was made');
     });
   },
 );

@@ -30,6 +30,7 @@ describe('the batch script', () => {
       ...input,
       rserver: '/opt/rstudio/bin/rserver',
       r: '/usr/bin/R',
+      isolation: 'namespace' as const,
       timeout: 45_000,
       extraArgs: ['--www-thread-pool-size=4'],
     });
@@ -37,7 +38,7 @@ describe('the batch script', () => {
     assert.match(script, /\nunset XDG_RUNTIME_DIR\n/);
     assert.match(
       script,
-      /\nexec '\/usr\/bin\/node' '\/opt\/it'\\''s\/rsession-proxy\.js' 'exec' '--slurm-job=\/home\/alice\/\.local\/share\/rsession-proxy\/instances\/default\/slurm' '--root-path=\/rstudio\/' '--log-format=json' '--rserver=\/opt\/rstudio\/bin\/rserver' '--r=\/usr\/bin\/R' '--timeout=45' '--' '--www-thread-pool-size=4'\n$/,
+      /\nexec '\/usr\/bin\/node' '\/opt\/it'\\''s\/rsession-proxy\.js' 'exec' '--slurm-job=\/home\/alice\/\.local\/share\/rsession-proxy\/instances\/default\/slurm' '--root-path=\/rstudio\/' '--log-format=json' '--rserver=\/opt\/rstudio\/bin\/rserver' '--r=\/usr\/bin\/R' '--isolation=namespace' '--timeout=45' '--' '--www-thread-pool-size=4'\n$/,
     );
   });
 
@@ -129,7 +130,22 @@ test("the job's report is believed only when it is one", () => {
     message: 'no rserver',
   };
   assert.deepEqual(parseNodeReport(failed), failed);
+  // Behind exec's front, which signs in: what keeps other users of the node out, and what to say.
+  const isolated = {
+    ...ready,
+    socket: '/tmp/rsession-proxy-1000/slurm-12/proxy.sock',
+    isolation: 'password: rserver listens on a port of 127.0.0.1 …',
+    warnings: [
+      'rserver listens on a port of 127.0.0.1 that every user of this host can connect to',
+    ],
+  };
+  assert.deepEqual(parseNodeReport(isolated), isolated);
   for (const bad of [
+    { ...isolated, isolation: 42 },
+    { ...isolated, isolation: 'a\nb' },
+    { ...isolated, warnings: 'one' },
+    { ...isolated, warnings: ['a\u001b[2J'] },
+    { ...isolated, warnings: Array.from({ length: 9 }, () => 'w') },
     undefined,
     'ready',
     { ...ready, jobId: '12; rm' },
