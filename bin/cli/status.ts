@@ -53,6 +53,7 @@ function describe(status: InstanceStatus) {
     prefix: record.prefix ?? null,
     uptime: running ? since(record.readySince) : null,
     lastActivity: record.lastActivity ?? null,
+    isolation: running ? (record.isolation ?? null) : null,
     dir: status.dir,
   };
 }
@@ -93,6 +94,7 @@ async function runStatus(flags: ParsedFlags, { io }: CommandContext): Promise<nu
       ['prefix', i.prefix],
       ['uptime', i.uptime === null ? null : `${i.uptime} s`],
       ['last activity', i.lastActivity],
+      ['isolation', i.isolation],
       ['directory', i.dir],
     ] as const;
     for (const [label, value] of lines) if (value !== null) stdout.write(`  ${label}: ${value}\n`);

@@ -33,6 +33,8 @@ export interface StatusRecord {
   readySince?: string | undefined;
   lastActivity?: string | undefined;
   restarts?: number | undefined;
+  /** What keeps other users out of rserver, once it has started: `<level>: <description>`. */
+  isolation?: string | undefined;
   job?: StatusJob | undefined;
 }
 
@@ -61,7 +63,7 @@ export async function readStatusRecord(file: string): Promise<StatusRecord | und
 }
 
 const TEXT_FIELDS = ['instance', 'socket', 'startedAt', 'state'] as const;
-const OPTIONAL_TEXT = ['listener', 'prefix', 'readySince', 'lastActivity'] as const;
+const OPTIONAL_TEXT = ['listener', 'prefix', 'readySince', 'lastActivity', 'isolation'] as const;
 const OPTIONAL_NUMBERS = ['rserverPid', 'restarts'] as const;
 
 export function parseStatusRecord(value: unknown): StatusRecord | undefined {

@@ -44,6 +44,7 @@ export function describeStatus(backend: ServedBackend, adapter: ProxyAdapter) {
       : null,
     lastActivity: isoOrUndefined(adapter.lastActivity) ?? null,
     restarts: status.restarts,
+    isolation: status.isolation?.level ?? null,
     lastError: status.lastError ?? null,
     ...(status.job && { job: status.job }),
   };
@@ -72,6 +73,7 @@ export async function startStatusTicker(options: StatusTickerOptions): Promise<S
       readySince: status.readySince?.toISOString(),
       lastActivity: isoOrUndefined(adapter.lastActivity),
       restarts: status.restarts,
+      isolation: status.isolation && `${status.isolation.level}: ${status.isolation.description}`,
       job: status.job,
     }).catch(() => undefined);
   };

@@ -128,10 +128,16 @@ describe('rsession-proxy serve over TCP', () => {
     const status = await fetchText(`${origin}/rstudio/_rsession-proxy/status`, {
       headers: { cookie: cookieHeader(jar) },
     });
-    const body = JSON.parse(status.body) as { state: string; pid: number; restarts: number };
+    const body = JSON.parse(status.body) as {
+      state: string;
+      pid: number;
+      restarts: number;
+      isolation: string;
+    };
     assert.equal(body.state, 'running');
     assert.deepEqual(markerPids('tcp').includes(body.pid), true);
     assert.equal(body.restarts, 0);
+    assert.equal(body.isolation, 'socket');
   });
 
   test('Authorization: token <t> works too', async () => {
@@ -183,12 +189,19 @@ describe('rsession-proxy serve over TCP', () => {
     const status = await runCli(['status', '--json'], env);
     assert.equal(status.code, 0);
     const { instances } = JSON.parse(status.stdout) as {
-      instances: { instance: string; running: boolean; supervisorPid: number; listener: string }[];
+      instances: {
+        instance: string;
+        running: boolean;
+        supervisorPid: number;
+        listener: string;
+        isolation: string;
+      }[];
     };
     const tcp = instances.find((i) => i.instance === 'tcp');
     assert.equal(tcp?.running, true);
     assert.equal(tcp.supervisorPid, serve.child.pid);
     assert.equal(tcp.listener, `127.0.0.1:${url.port}`);
+    assert.match(tcp.isolation, /^socket: /);
   });
 });
 
