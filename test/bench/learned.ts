@@ -114,8 +114,9 @@ function describeDownload(results: Results): string {
   through serve, ${num(through('httpProxy'))} through plain http-proxy, ${num(through('bare'))} through bare node:http, ${num(nginx)} through nginx,
   ${num(through('direct'))} direct. Client, proxy and backend share two cores, so the rate follows
   the proxy's CPU per byte: ${num(cpu('adapter'), 2)} s per GiB for the adapter,
-  ${num(cpu('httpProxy'), 2)} for plain http-proxy, ${num(cpu('nginx'), 2)} for nginx. Node.js reads each 64 KiB
-  into a new buffer and runs it through its streams; nginx reuses a few buffers. Memory does not
+  ${num(cpu('httpProxy'), 2)} for plain http-proxy, ${num(cpu('nginx'), 2)} for nginx. Plain http-proxy reads
+  each 64 KiB into a new buffer and runs it through node:http's parser and streams; the adapter
+  relays a download's body raw, in a few buffers it reuses (docs/decisions.md). Memory does not
   follow the size: a Node.js proxy's RSS grows by some tens of MB on its first large transfer
   (its heap and read buffers grow once, ${num(median(results, 'adapter', 'downloadPeak'), 0)} MB at the peak for the adapter) and
   then stays; from the ${formatValue(results.settings.warmupDownloadBytes / 2 ** 20, 0)} MiB download to the ${formatValue(results.settings.downloadBytes / 2 ** 20, 0)} MiB one the adapter's peak
@@ -229,9 +230,16 @@ ranges):
   (callgrind, 32 connections): 377,000 before, 348,000 after (plain http-proxy: 313,000). Heap
   per idle WebSocket (after a full GC): 10.5 KB before, 8.5-8.9 KB after (plain http-proxy:
   8.1 KB).
-- **rserver is started with node:child_process instead of execa.** execa's module graph was
-  5 MB of every process that serves RStudio: serve 65.8 → 60.4 MB right after its first
-  request, the adapter in a plain server 60.8 → 56.5 MB. execa left the dependencies.
+- **Downloads past node:http's streams, into buffers of ours (issue #12).** A body of 1 MiB or
+  more goes from rserver's socket to the client's raw once its headers are out, and rserver's
+  connections read into a shared buffer (node:http gets a copy of each read) or, for a raw body,
+  a few reused ones, instead of a fresh 64 KiB ArrayBuffer per read. CPU per GiB downloaded, a
+  1 GiB download on a loaded machine (\`/proc/PID/stat\`): the adapter 2.2-2.5 s before, 1.1-1.2
+  after; serve 2.8-5.5 s before (its larger heap turned the scavenges the dead buffers forced
+  into 63 full mark-compacts per GiB), 1.0 after, with one full GC in 3 GiB.
+- **execa starts rserver again (issue #12), imported on first use.** Its module graph costs
+  about 5 MB of RSS once rserver has started (serve 60.4 → 65.8 MB right after its first request
+  when it came back); the probes before serve listens load it too.
 - **Cold start.** rserver's \`--help\` and \`--version\` and the setpriv check run when serve opens
   the instance instead of on the first request, and the readiness poll steps from 10 to 50 ms
   instead of 25 to 500 ms: serve's overhead over rserver's own start went from 350-590 ms to
