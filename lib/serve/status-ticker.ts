@@ -23,9 +23,10 @@ export interface StatusTicker {
   stop(): void;
 }
 
-// A duration as a person reads it in a log line: seconds under a minute (an idle timeout of
+// An idle time as a person reads it in a log line (lib/slurm/job-messages.ts formats Slurm's
+// clock-style times): seconds under a minute (an idle timeout of
 // 0.05 minutes is "3 s", not "0 min"), else minutes to one decimal.
-export function formatDuration(ms: number): string {
+export function formatIdleTime(ms: number): string {
   if (ms < 60_000) return `${Number((ms / 1000).toFixed(ms < 10_000 ? 1 : 0))} s`;
   return `${Number((ms / 60_000).toFixed(1))} min`;
 }
@@ -92,7 +93,7 @@ export async function startStatusTicker(options: StatusTickerOptions): Promise<S
     logger?.({
       level: 'info',
       source: 'rsession-proxy',
-      message: `no traffic for ${formatDuration(idleTimeout)}: stopping rserver until the next request`,
+      message: `no traffic for ${formatIdleTime(idleTimeout)}: stopping rserver until the next request`,
     });
     void backend.stop();
   };

@@ -2,9 +2,9 @@
 // idle timeout of 0.05 minutes is "3 s", not "0 min".
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatDuration } from '../../lib/serve/status-ticker.js';
+import { formatIdleTime } from '../../lib/serve/status-ticker.js';
 
-test('formatDuration: seconds below a minute, minutes with one decimal above', () => {
+test('formatIdleTime: seconds below a minute, minutes with one decimal above', () => {
   for (const [ms, text] of [
     [0.05 * 60_000, '3 s'],
     [1500, '1.5 s'],
@@ -15,6 +15,6 @@ test('formatDuration: seconds below a minute, minutes with one decimal above', (
     [90_000, '1.5 min'],
     [120 * 60_000, '120 min'],
   ] as const) {
-    assert.equal(formatDuration(ms), text, `${ms} ms`);
+    assert.equal(formatIdleTime(ms), text, `${ms} ms`);
   }
 });
