@@ -25,10 +25,11 @@ export async function writeRserverVariant(
   dir: string,
   env: Readonly<Record<string, string>>,
   name = 'rserver',
+  double = RSERVER_DOUBLE,
 ): Promise<string> {
   const path = join(dir, name);
   const exports = Object.entries(env).map(([key, value]) => `export ${key}=${shellQuote(value)}`);
-  const script = ['#!/bin/sh', ...exports, `exec ${shellQuote(RSERVER_DOUBLE)} "$@"`, ''];
+  const script = ['#!/bin/sh', ...exports, `exec ${shellQuote(double)} "$@"`, ''];
   await writeFile(path, script.join('\n'), { mode: 0o755 });
   return path;
 }

@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { browse } from '../helpers/browser.js';
 import { cookieHeader } from '../helpers/http-client.js';
 import { findRealR, RSERVER_DOUBLE, writeRserverVariant } from '../helpers/rserver-double.js';
+import { readableByOthers } from '../helpers/readable-copy.js';
 import { fetchServed } from '../helpers/served.js';
 import {
   downloadHash,
@@ -41,9 +42,14 @@ describe('rsession-proxy slurm with an rserver before 2024.12', { skip: slurmSki
     for (const [role, user] of Object.entries(users)) {
       who[role] = prepareSlurmUser(cluster, user);
       // The old release, in a directory of the user's (the home, shared with "the node").
-      rservers[role] = await writeRserverVariant(cluster.makeUserDir(user, `${user.name}-bin`), {
-        RSERVER_DOUBLE_RELEASE: '2024.04.2+764',
-      });
+      // The script runs as that user: it names the double where the user can read it (CI's
+      // clone may lie below a directory only root can enter).
+      rservers[role] = await writeRserverVariant(
+        cluster.makeUserDir(user, `${user.name}-bin`),
+        { RSERVER_DOUBLE_RELEASE: '2024.04.2+764' },
+        'rserver',
+        readableByOthers(RSERVER_DOUBLE),
+      );
     }
   });
   after(() => removeSlurmUserDirs(Object.values(who)));
