@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, request, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -14,6 +14,7 @@ import { createProxyAdapter, type RSessionProxyError } from '../../lib/index.js'
 import { RAW_BODY_MIN_BYTES } from '../../lib/proxy/raw-body.js';
 import { closeFront, startFront, type Front } from '../helpers/front.js';
 import { waitUntil } from '../helpers/processes.js';
+import { downloadHash, expectedDownloadHash } from '../helpers/slurm-cli.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 const SIZE = 5 * RAW_BODY_MIN_BYTES + 7;
@@ -25,7 +26,7 @@ function pattern(start: number, length: number): Buffer {
   return chunk;
 }
 
-const EXPECTED = createHash('sha256').update(pattern(0, SIZE)).digest('hex');
+const EXPECTED = expectedDownloadHash(SIZE);
 
 /** An rserver stand-in for downloads; it counts its connections and when each closed. */
 interface DownloadBackend {
@@ -88,34 +89,6 @@ function writePattern(res: ServerResponse, size: number, done: () => void): void
   next();
 }
 
-// GETs `url` and resolves its status, length and digest.
-function fetchDigest(
-  url: string,
-  options: { method?: string; agent?: false } = {},
-): Promise<{ status: number; bytes: number; digest: string; headers: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { ...options, signal: AbortSignal.timeout(30_000) }, (res) => {
-      const hash = createHash('sha256');
-      let bytes = 0;
-      res.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-        hash.update(chunk);
-      });
-      res.once('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          bytes,
-          digest: hash.digest('hex'),
-          headers: res.headers,
-        }),
-      );
-      res.once('error', reject);
-    });
-    req.once('error', reject);
-    req.end();
-  });
-}
-
 function whenClosed(socket: Socket, what: string): Promise<void> {
   if (socket.closed) return Promise.resolve();
   return new Promise((resolve, reject) => {
@@ -161,13 +134,12 @@ describe('a download relayed raw', () => {
 
   test('every byte arrives in order; the connection that carried it is closed, not pooled', async () => {
     const before = backend.connections.length;
-    const answer = await fetchDigest(`${front.origin}/bytes?size=${SIZE}`, { agent: false });
+    const answer = await downloadHash(`${front.origin}/bytes?size=${SIZE}`, {});
     assert.equal(answer.status, 200);
     assert.equal(answer.bytes, SIZE);
-    assert.equal(answer.headers['content-length'], String(SIZE));
-    assert.equal(answer.digest, EXPECTED);
+    assert.equal(answer.sha256, EXPECTED);
     // Not pooled: the next request, sent at once, opens a connection of its own.
-    const tiny = await fetchDigest(`${front.origin}/tiny`, { agent: false });
+    const tiny = await downloadHash(`${front.origin}/tiny`, {});
     assert.equal(tiny.status, 200);
     const carried = backend.connections.slice(before);
     assert.equal(carried.length, 2, 'a connection for the download, another for the next');
@@ -250,10 +222,8 @@ describe('a download through a wrapped res.write (compression middleware and the
       await backend.close();
     });
     const { port } = server.address() as { port: number };
-    const answer = await fetchDigest(`http://127.0.0.1:${port}/bytes?size=${SIZE}`, {
-      agent: false,
-    });
-    assert.equal(answer.digest, EXPECTED);
+    const answer = await downloadHash(`http://127.0.0.1:${port}/bytes?size=${SIZE}`, {});
+    assert.equal(answer.sha256, EXPECTED);
     assert.equal(seen, SIZE);
   });
 });
