@@ -21,7 +21,10 @@ import { findFreePort } from './tcp-port.js';
 /** The port rserver listens on inside its network namespace: nothing else is there. */
 export const NAMESPACE_PORT = 8787;
 
-/** This package's root, which the relay runs from. */
+/**
+ * This package's root, which the relay runs from; the same from the CLI's bundle, which is two
+ * levels below dist/ too.
+ */
 const PACKAGE_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 export interface PrepareInput {

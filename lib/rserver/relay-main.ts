@@ -5,8 +5,14 @@
 import { fileURLToPath } from 'node:url';
 import { startTcpRelay } from './tcp-relay.js';
 
-/** This file, as the namespace's setup runs it. */
-export const RELAY_MAIN = fileURLToPath(import.meta.url);
+/**
+ * This file, as the namespace's setup runs it. Spelled from dist/ rather than as
+ * `import.meta.url` itself: in the CLI's bundle (dist/bin/cli/main.js, two levels below dist/
+ * as this file is) import.meta.url is the bundle's, which is not this relay.
+ */
+export const RELAY_MAIN = fileURLToPath(
+  new URL('../../lib/rserver/relay-main.js', import.meta.url),
+);
 
 // Checks the arguments and runs the relay; a bad command line is the launcher's bug, said so.
 async function main(argv: readonly string[]): Promise<void> {

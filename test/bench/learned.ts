@@ -240,6 +240,10 @@ ranges):
 - **execa starts rserver again (issue #12), imported on first use.** Its module graph costs
   about 5 MB of RSS once rserver has started (serve 60.4 → 65.8 MB right after its first request
   when it came back); the probes before serve listens load it too.
+- **The CLI is one bundled file (issue #12).** Loading some 300 modules woke V8's optimizing
+  compiler during every start, which costs about 3.5 MB of RSS of the \`node\` binary's code
+  pages: idle serve 59.1-67.8 MB before, 56.1 MB after; \`status --help\` 0.40-0.46 s before,
+  0.21-0.23 s after (docs/decisions.md).
 - **Cold start.** rserver's \`--help\` and \`--version\` and the setpriv check run when serve opens
   the instance instead of on the first request, and the readiness poll steps from 10 to 50 ms
   instead of 25 to 500 ms: serve's overhead over rserver's own start went from 350-590 ms to
