@@ -435,7 +435,7 @@ describe('exec under the documented jupyter-server-proxy configuration', () => {
       const what = JSON.stringify(answer);
       if (answer.status === 502) {
         // Only a request on its way to rserver at the moment it died: cut off, said so.
-        assert.match(answer.body, /ECONNRESET|socket hang up|broke off/, what);
+        assert.match(answer.body, /ECONNRESET|EPIPE|socket hang up|broke off/, what);
       } else if (answer.page) {
         assert.equal(answer.status, 503, what);
         assert.match(answer.body, /Starting RStudio/, what);

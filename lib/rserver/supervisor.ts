@@ -274,7 +274,7 @@ export class Supervisor extends EventEmitter implements Backend {
 
   #startWatch(): void {
     this.#stopWatch();
-    this.#watch = setInterval(() => void this.check(), this.#watchInterval);
+    this.#watch = setInterval(() => void this.#shareCheck(false), this.#watchInterval);
     this.#watch.unref();
   }
 
@@ -284,19 +284,37 @@ export class Supervisor extends EventEmitter implements Backend {
   }
 
   // Checks at once what the watch checks every few seconds; the proxy calls it when a connection
-  // to the socket fails. Concurrent callers share one check.
+  // to the socket fails.
   check(): Promise<void> {
-    this.#checking ??= this.#check().finally(() => (this.#checking = undefined));
+    return this.#shareCheck(true);
+  }
+
+  // Concurrent callers share one check.
+  #shareCheck(refused: boolean): Promise<void> {
+    this.#checking ??= this.#check(refused).finally(() => (this.#checking = undefined));
     return this.#checking;
   }
 
-  async #check(): Promise<void> {
+  // `refused`: a connection to the socket was just refused. rserver's end closes its socket a
+  // moment before the process is seen dead, and a request in that moment is to be told that
+  // rserver restarts, not that it is unreachable: a process still alive is given a moment.
+  async #check(refused: boolean): Promise<void> {
     // rserver that has exited removes its socket before it reports the exit: that is a crash,
     // which its exit reports, not a temporary-file cleaner.
     const exited = () => this.#rserver?.exitStatus !== undefined;
     if (this.#state !== 'running' || exited()) return;
     const rserver = this.#rserver;
-    if (rserver && !isProcessAlive(rserver.pid)) {
+    // Refused by a socket that is there (not removed by a cleaner): rserver may be ending.
+    const ending =
+      refused &&
+      (await lstat(this.layout.socketPath).then(
+        () => true,
+        () => false,
+      ));
+    if (rserver && !(await isStillAlive(rserver.pid, ending ? DYING_GRACE_MS : 0))) {
+      // Its exit may have been reported meanwhile.
+      if ((this.#state as BackendState) !== 'running' || exited() || this.#rserver !== rserver)
+        return;
       // rserver itself has died, but its exit is reported only once what it started has been
       // ended (in the namespace, up to the grace period): meanwhile its socket refuses
       // connections, and requests are to be told that it restarts, not that it is unreachable.
@@ -364,6 +382,20 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
 }
 
 // Waits for a shared promise, but lets one caller stop waiting without cancelling it for others.
+/** How long a refused connection waits for an rserver that is still alive to be seen dead. */
+const DYING_GRACE_MS = 500;
+
+// Whether the process is alive, and still after up to `graceMs` (polled: its death is seen as
+// soon as it is a zombie, before its exit is reported).
+async function isStillAlive(pid: number, graceMs: number): Promise<boolean> {
+  const deadline = Date.now() + graceMs;
+  while (isProcessAlive(pid)) {
+    if (Date.now() >= deadline) return true;
+    await delay(25, undefined, { ref: false });
+  }
+  return false;
+}
+
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
   return new Promise((resolve, reject) => {

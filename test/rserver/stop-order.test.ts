@@ -4,7 +4,7 @@
 // SIGTERM they get (test/fixtures/record-sigterm.ts). rsession runs in a session of its own, as
 // the real one does: a signal to rserver's process group does not reach it.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
@@ -72,14 +72,16 @@ describe('a requested stop', () => {
           { path: '/auth-sign-in?appUri=%2F' },
         );
         assert.equal(reply.status, 302);
+        const recorded = () =>
+          existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [];
         await waitUntil(
-          () => readInstanceProcesses(dir).some((p) => p.name === 'rsession'),
-          5000,
-          'rsession to start',
+          () => recorded().some((line) => /^rsession \d+ recording$/.test(line)),
+          10_000,
+          'rsession to start and listen for SIGTERM',
         );
 
         await rserver.stop();
-        const lines = readFileSync(log, 'utf8').trim().split('\n');
+        const lines = recorded().filter((line) => !line.endsWith(' recording'));
         assert.deepEqual(
           lines.map((line) => line.split(' ')[0]),
           ['rsession', 'rserver'],
