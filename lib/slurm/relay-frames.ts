@@ -143,7 +143,7 @@ export class FrameReader {
     if (kind === undefined || !this.#accepted.has(kind)) {
       throw new RSessionProxyError(
         'EBACKEND',
-        `The ${this.#peer} sent ${kind === undefined ? `a byte (0x${type.toString(16).padStart(2, '0')})` : `a ${kind} frame`} where a frame of the step's protocol was expected: both ends must run the same rsession-proxy.`,
+        `The ${this.#peer} sent ${kind === undefined ? `a byte (0x${type.toString(16).padStart(2, '0')})` : `${kind === 'data' || kind === 'file' ? 'a' : 'an'} ${kind} frame`} where a frame of the step's protocol was expected: both ends must run the same rsession-proxy.`,
       );
     }
   }
