@@ -206,6 +206,12 @@ export function relayLanes(
       input.pause();
       options.signal?.removeEventListener('abort', onAbort);
       const failed = error ?? failure;
+      // Stopped, the relay goes at once: srun, which stopped it, reads nothing more.
+      if (options.signal?.aborted) {
+        output.end();
+        resolve();
+        return;
+      }
       output.end(() => (failed ? reject(failed) : resolve()));
     };
 
