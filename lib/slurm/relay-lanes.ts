@@ -81,6 +81,7 @@ export function relayLanes(
   let dataSeen = 0;
   let idleCheck = false;
   let socketClosed = false;
+  let inputPaused = false;
   let done = false;
 
   return new Promise((resolve, reject) => {
@@ -230,9 +231,13 @@ export function relayLanes(
       }
       for (const frame of frames) {
         if (frame.kind === 'data') {
-          if (!socket.destroyed && !socket.write(frame.bytes)) {
+          if (!socket.destroyed && !socket.write(frame.bytes) && !inputPaused) {
+            inputPaused = true;
             input.pause();
-            socket.once('drain', () => input.resume());
+            socket.once('drain', () => {
+              inputPaused = false;
+              input.resume();
+            });
           }
         } else if (frame.kind === 'ack') lane.ack(frame.sequence);
         else if (frame.kind === 'end') socket.end();

@@ -135,7 +135,9 @@ export class SpillReader {
   }
 
   #pump(): void {
-    while (!this.#reading && !this.#stopped && this.#inbox.length > 0) {
+    // Stopped, srun's stdout is the connection's to drain: it is never paused again here.
+    if (this.#stopped) return;
+    while (!this.#reading && this.#inbox.length > 0) {
       const frame = this.#inbox[0] as Frame;
       if (frame.kind === 'data') {
         this.#inbox.shift();

@@ -120,7 +120,10 @@ describe('the two-lane relay', () => {
 
   test('a chunk directory gone after the check: inline for the rest, whole, one line', async () => {
     const answer = randomBytes(8 * 1024 * 1024);
+    let connected: () => void = () => undefined;
+    const connection = new Promise<void>((resolve) => (connected = resolve));
     const socketPath = await listen((socket) => {
+      connected();
       socket.resume();
       socket.on('end', () => socket.end(answer));
     });
@@ -132,7 +135,8 @@ describe('the two-lane relay', () => {
       { input: login.input, output: login.output },
       { spillDir, log: (line) => lines.push(line) },
     );
-    // Checked private when the relay starts; gone before its first chunk.
+    // Checked private before the relay connects; gone before its first chunk.
+    await connection;
     rmSync(spillDir, { recursive: true });
     request(login, 'GET /big HTTP/1.1\r\n\r\n');
     await relayed;
