@@ -2,9 +2,15 @@
 // device (slurmstepd's), for which Node's process.stdout writes synchronously: a relay blocked
 // in write() cannot see srun fall behind, nor write a chunk file meanwhile. This stream writes
 // on the thread pool instead, so its writableLength is what srun has not taken yet.
-import { writev } from 'node:fs';
+import { writeSync, writev } from 'node:fs';
 import { Writable } from 'node:stream';
 
+/**
+ * Up to this many bytes are written at once, on the event loop: a WebSocket message or a small
+ * answer does not pay a trip through the thread pool (two thread wake-ups on a busy node), and
+ * even a full terminal buffer takes so few bytes from srun within a fraction of a millisecond.
+ */
+const SYNC_BYTES = 16 * 1024;
 /** How long to wait before writing again to a descriptor that said EAGAIN. */
 const RETRY_MS = 1;
 
@@ -33,13 +39,31 @@ function writeAll(fd: number, buffers: Buffer[], callback: (error?: Error | null
   });
 }
 
-// A Writable on `fd` whose writes never block the event loop; the descriptor is left open.
+// A Writable on `fd` whose large writes never block the event loop; the descriptor is left open.
 export function createFdWriter(fd: number): Writable {
   return new Writable({
     highWaterMark: 64 * 1024,
     writev(chunks, callback) {
+      let buffers = chunks.map(({ chunk }) => chunk as Buffer);
+      const total = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+      if (total <= SYNC_BYTES) {
+        const bytes = buffers.length === 1 ? (buffers[0] as Buffer) : Buffer.concat(buffers);
+        let written = 0;
+        try {
+          written = writeSync(fd, bytes);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') {
+            callback(error as Error);
+            return;
+          }
+        }
+        if (written === total) {
+          callback();
+          return;
+        }
+        buffers = [bytes.subarray(written)];
+      }
       // At most 1024 buffers per writev (IOV_MAX); more wait for the next round.
-      const buffers = chunks.map(({ chunk }) => chunk as Buffer);
       const batches: Buffer[][] = [];
       for (let at = 0; at < buffers.length; at += 1024) batches.push(buffers.slice(at, at + 1024));
       const next = (error?: Error | null) => {

@@ -115,19 +115,23 @@ describe(
       );
     }
 
-    test('200 MiB intact through chunk files, WebSocket and long poll inline, nothing left', async (t) => {
-      const owner = who.spiller as SlurmUser;
-      const cli = await start('spiller');
+    // The command started and ready, its job's chunk directory watched, and a download of it.
+    async function startWatched(role: string, extra: string[] = []) {
+      const owner = who[role] as SlurmUser;
+      const cli = await start(role, extra);
       await cli.waitFor(/RStudio answered on /, 90_000);
-      const spillDir = spillDirOf(owner, 'spiller', cli.jobId());
+      const spillDir = spillDirOf(owner, role, cli.jobId());
+      const download = (size: number) =>
+        downloadHash(`${cli.origin}${PREFIX}files/big.bin?size=${size}`, tokenHeader(cli));
+      return { owner, cli, spillDir, chunks: watchChunks(spillDir), download };
+    }
+
+    test('200 MiB intact through chunk files, WebSocket and long poll inline, nothing left', async (t) => {
+      const { owner, cli, spillDir, chunks, download: fetchBytes } = await startWatched('spiller');
       assert.equal(statSync(spillDir).mode & 0o777, 0o700, 'the chunk directory is private');
-      const chunks = watchChunks(spillDir);
       try {
         const size = 200 * MiB;
-        const download = await downloadHash(
-          `${cli.origin}${PREFIX}files/big.bin?size=${size}`,
-          tokenHeader(cli),
-        );
+        const download = await fetchBytes(size);
         assert.equal(download.status, 200);
         assert.equal(download.sha256, expectedDownloadHash(size), '200 MiB intact');
         assert.ok(chunks.names.size > 0, 'the download went through chunk files');
@@ -211,17 +215,15 @@ describe(
     });
 
     test('--no-spill: not one chunk file, the download intact through srun alone', async (t) => {
-      const owner = who.inline as SlurmUser;
-      const cli = await start('inline', ['--no-spill']);
-      await cli.waitFor(/RStudio answered on /, 90_000);
-      const spillDir = spillDirOf(owner, 'inline', cli.jobId());
-      const chunks = watchChunks(spillDir);
+      const {
+        owner,
+        cli,
+        chunks,
+        download: fetchBytes,
+      } = await startWatched('inline', ['--no-spill']);
       try {
         const size = 50 * MiB;
-        const download = await downloadHash(
-          `${cli.origin}${PREFIX}files/big.bin?size=${size}`,
-          tokenHeader(cli),
-        );
+        const download = await fetchBytes(size);
         assert.equal(download.sha256, expectedDownloadHash(size));
         assert.equal(chunks.names.size, 0, 'no chunk file was created');
         t.diagnostic(
