@@ -7,6 +7,7 @@ import {
   startJobServer,
   writeStatusRecord,
   type ExecOptions,
+  type JobSide,
   type LaunchOptions,
 } from '../../lib/index.js';
 import type { Command, CommandContext } from './command.js';
@@ -81,6 +82,21 @@ async function runJobExec(
   reporter: Reporter,
 ): Promise<number> {
   const job = await openJobSide(jobDir, env);
+  // Whatever ends the job's exec, no chunk file of a download is left in the state directory.
+  try {
+    return await serveJob(options, job, shutdown, reporter);
+  } finally {
+    await job.removeSpillDir();
+  }
+}
+
+// rserver for the job, reported ready, until it ends or a signal says stop.
+async function serveJob(
+  options: LaunchOptions & { rootPath?: string | undefined },
+  job: JobSide,
+  shutdown: Shutdown,
+  reporter: Reporter,
+): Promise<number> {
   await job.starting();
   let served;
   try {

@@ -3,11 +3,11 @@ export const MAIN_HELP = `rsession-proxy — RStudio Server for one user on a pr
 Usage:
   rsession-proxy exec --socket=PATH [options] [-- rserver arguments]
   rsession-proxy serve [options] [-- rserver arguments]
-  rsession-proxy slurm [serve's options] [--no-resubmit] [-- sbatch options]
+  rsession-proxy slurm [serve's options] [--no-resubmit] [--no-spill] [-- sbatch options]
   rsession-proxy status [--json]
   rsession-proxy stop [--instance=NAME | --socket=PATH]
   rsession-proxy doctor [--json]
-  rsession-proxy relay --socket=PATH
+  rsession-proxy relay --socket=PATH [--spill-dir=DIR]
 
 Commands:
   exec     Serve RStudio on a socket someone else chose (jupyter-server-proxy's command).
@@ -124,7 +124,7 @@ Examples:
   rsession-proxy serve --listen=127.0.0.1:8787 --token-file="$HOME/.rstudio-token"
 `;
 
-export const SLURM_HELP = `Usage: rsession-proxy slurm [serve's options] [--no-resubmit] [-- sbatch options]
+export const SLURM_HELP = `Usage: rsession-proxy slurm [serve's options] [--no-resubmit] [--no-spill] [-- sbatch options]
 
 Runs RStudio in a Slurm batch job on a compute node and serves it from this login node exactly
 like \`rsession-proxy serve\`: a Unix socket in a private directory by default (or a port with a
@@ -142,8 +142,15 @@ nodes, and the home directory shared with them (the job reports there). --isolat
 in the job, on the node: an rserver there without --www-socket is reached through the job's
 own front, which signs in for you, and this command says the isolation the job got.
 
+srun's stdio carries about 40 MB/s, so while it falls behind a download's bytes pass briefly
+through chunk files in a private directory of the job in your state directory on the shared
+home (mode 0700: you and root only), each removed as soon as it is read; the job removes the
+directory when it ends.
+
 Options: serve's (rsession-proxy serve --help) but --demo, and:
   --no-resubmit         When the job ends by itself, say so and exit 1 instead
+  --no-spill            Carry every byte through srun, never through chunk files (for a
+                        shared filesystem that is slow or metered; downloads ~40 MB/s)
   -- OPTIONS            sbatch options, e.g. --time=4:00:00 --cpus-per-task=4 --mem=16G
                         (not --wrap or --array)
 
@@ -177,7 +184,7 @@ Example:
   rsession-proxy doctor
 `;
 
-export const RELAY_HELP = `Usage: rsession-proxy relay --socket=PATH
+export const RELAY_HELP = `Usage: rsession-proxy relay --socket=PATH [--spill-dir=DIR [--spill-prefix=HEX]]
 
 Internal: what a Slurm job step runs on the compute node to carry one connection from the
 login node to RStudio's socket there. Copies stdin to the Unix socket PATH and the socket to
@@ -185,4 +192,12 @@ stdout; when stdin ends it half-closes the socket and keeps copying until the so
 then exits 0 once stdout has drained (also when RStudio closes the connection mid-request).
 Exits 1, saying why on stderr, when it cannot connect (no socket, nothing listening,
 permission denied) or the connection fails otherwise.
+
+  --spill-dir=DIR  Speak the framed protocol of \`rsession-proxy slurm\`: while srun's stdout
+                   falls behind, bytes from the socket go into chunk files in DIR (which must
+                   be private: yours, mode 0700), announced on stdout and acknowledged on
+                   stdin; a chunk that cannot be written turns the files off for the
+                   connection, saying so on stderr. Unread chunks are removed when it ends.
+  --spill-prefix=HEX  The chunk files' name prefix (16 hex digits; default a random one),
+                   so that the login side can remove them too if this relay is killed.
 `;

@@ -105,6 +105,7 @@ async function runSlurm(
   const reporter = createReporter({ ...reporterOptions, stream: spinner.stream });
   const options = getServeOptions(flags, io.env, COMMAND);
   const resubmit = !getBoolean(flags, 'no-resubmit');
+  const spill = !getBoolean(flags, 'no-spill');
   warnAboutTokenFlag(flags, reporter);
   const shutdown = waitForShutdownSignal();
   try {
@@ -112,7 +113,8 @@ async function runSlurm(
       ...options,
       extraArgs: [],
       logger: reporter.log,
-      backend: (launch) => createSlurmBackend({ ...launch, sbatchArgs: flags.rest, resubmit }),
+      backend: (launch) =>
+        createSlurmBackend({ ...launch, sbatchArgs: flags.rest, resubmit, spill }),
     });
     const { backend } = handle;
     if (!(backend instanceof SlurmBackend)) throw new Error('serve made no Slurm backend');
@@ -170,7 +172,11 @@ async function runSlurm(
 // whether a job that ended by itself is replaced.
 export const slurmCommand: Command = {
   name: 'slurm',
-  flags: { ...FRONT_FLAGS, 'no-resubmit': { type: 'boolean' } },
+  flags: {
+    ...FRONT_FLAGS,
+    'no-resubmit': { type: 'boolean' },
+    'no-spill': { type: 'boolean' },
+  },
   help: SLURM_HELP,
   run: runSlurm,
 };

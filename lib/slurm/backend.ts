@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { rm } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { BackendState, ConnectionFactory } from '../backend.js';
 import { RSessionProxyError, type ErrorCode } from '../errors.js';
@@ -13,10 +14,12 @@ import { cancelJob } from './cancel.js';
 import {
   ensureJobDir,
   getJobLogFile,
+  getSpillDir,
   readJobLogTail,
   readJobRecord,
   readNodeReport,
   removeJobRecord,
+  removeSpillDirs,
   type JobDir,
   type JobRecord,
   type NodeReport,
@@ -30,7 +33,7 @@ import {
   type SlurmBackendOptions,
 } from './options.js';
 import { probeThroughStep } from './probe.js';
-import { openStepConnection } from './step-connection.js';
+import { openStepConnection, type StepConnection } from './step-connection.js';
 import { submitJob } from './submit.js';
 
 export type { SlurmBackendOptions } from './options.js';
@@ -104,6 +107,8 @@ export class SlurmBackend extends EventEmitter implements ServedBackend {
   /** How the last job ended by itself, said again while the next one starts. */
   #lastEnd: string | undefined;
   #progress: (() => string) | undefined;
+  /** The relay said once that chunk files are off (a full quota): said once here too. */
+  #saidSpillOff = false;
 
   constructor(options: SlurmBackendOptions = {}) {
     super();
@@ -309,6 +314,8 @@ export class SlurmBackend extends EventEmitter implements ServedBackend {
         message: `${this.#lastEnd} — starting a new one`,
       });
     }
+    // No job of this instance runs now: chunk directories left by killed ones go.
+    await removeSpillDirs(jobDir);
     const script = buildBatchScript({
       command: options.command,
       instance: options.instance,
@@ -429,14 +436,44 @@ export class SlurmBackend extends EventEmitter implements ServedBackend {
     // srun picks the job's first node itself; only a job of several nodes needs telling which.
     const multiNode = running.nodes !== undefined && /[,[]/.test(running.nodes);
     const node = multiNode ? (running.batchHost ?? report.node) : undefined;
-    const { command, slurmEnv } = this.#options;
+    const { command, slurmEnv, spill } = this.#options;
+    const spillDir = spill ? getSpillDir(this.#requireJobDir(), jobId) : undefined;
     return {
       description: `srun --jobid=${jobId} (${report.node})`,
       connect: () => {
         this.#steps++;
-        return openStepConnection({ jobId, socketPath, command, node, env: slurmEnv });
+        const step = openStepConnection({
+          jobId,
+          socketPath,
+          command,
+          node,
+          env: slurmEnv,
+          spillDir,
+        });
+        if (spillDir !== undefined) step.once('close', () => this.#sayHowSpilled(jobId, step));
+        return step;
       },
     };
+  }
+
+  // What the file lane did for a connection, for --verbose; a lane the relay had to turn off
+  // (a full quota, a read-only home) is the user's to know, once.
+  #sayHowSpilled(jobId: string, step: StepConnection): void {
+    const log = this.#options.logger;
+    if (!log) return;
+    const source = 'rsession-proxy';
+    const off = step.stderrTail.find((line) => line.startsWith('relay: chunk files off'));
+    if (off !== undefined && !this.#saidSpillOff) {
+      this.#saidSpillOff = true;
+      log({ level: 'warn', source, message: `${off} (job ${jobId})` });
+    }
+    const { chunks, bytes } = step.spilled;
+    if (chunks === 0) return;
+    log({
+      level: 'debug',
+      source,
+      message: `a connection through job ${jobId} carried ${(step.bytesRead / 1e6).toFixed(1)} MB, ${(bytes / 1e6).toFixed(1)} MB of it in ${chunks} chunk files`,
+    });
   }
 
   // Notices the job's end at once through a step that Slurm ends with the job, and every
@@ -503,7 +540,10 @@ export class SlurmBackend extends EventEmitter implements ServedBackend {
       : `your RStudio job ${jobId} ended (Slurm no longer knows it)`;
     void this.#stopWatching();
     const jobDir = this.#jobDir;
-    if (jobDir) void removeJobRecord(jobDir);
+    if (jobDir) {
+      void removeJobRecord(jobDir);
+      void rm(getSpillDir(jobDir, jobId), { recursive: true, force: true });
+    }
     this.#endpoint = undefined;
     this.#readySince = undefined;
     if (this.#job.info && info) this.#job.info = info;
@@ -548,7 +588,11 @@ export class SlurmBackend extends EventEmitter implements ServedBackend {
           message: `job ${jobId} cancelled; Slurm reports it gone`,
         });
       }
-      if (this.#jobDir) await removeJobRecord(this.#jobDir);
+      if (this.#jobDir) {
+        await removeJobRecord(this.#jobDir);
+        // The job's exec removes its chunk directory; one killed before it could is not left.
+        await removeSpillDirs(this.#jobDir);
+      }
       this.#job = undefined;
     } finally {
       this.#cancelling = false;

@@ -45,6 +45,28 @@ export function getJobDirAt(dir: string): JobDir {
   };
 }
 
+// Where a job's relays put chunk files of downloads (relay-lanes.ts), one directory per job so
+// that its name is fresh to the login side (no cached "no such directory" on NFS). The job's
+// exec makes it private and removes it when the job ends.
+export function getSpillDir(jobDir: JobDir, jobId: string): string {
+  return join(jobDir.dir, `spill-${jobId}`);
+}
+
+// Removes the chunk directories of jobs other than `keep`: what a job killed before its exec
+// could clean up left behind.
+export async function removeSpillDirs(jobDir: JobDir, keep?: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(jobDir.dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!/^spill-\d+(?:_\d+)?$/.test(name) || name === `spill-${keep ?? ''}`) continue;
+    await rm(join(jobDir.dir, name), { recursive: true, force: true });
+  }
+}
+
 export function getJobLogFile(jobDir: JobDir, jobId: string): string {
   return jobDir.outputPattern.replace('%j', jobId);
 }

@@ -1,8 +1,15 @@
 import { hostname } from 'node:os';
 import { RSessionProxyError, isRSessionProxyError } from '../errors.js';
-import { assertPrivateDir } from '../private-dir.js';
+import { rm } from 'node:fs/promises';
+import { assertPrivateDir, ensurePrivateDir } from '../private-dir.js';
 import type { Isolation } from '../rserver/isolation.js';
-import { getJobDirAt, writeNodeReport, type JobDir, type NodeReport } from './job-dir.js';
+import {
+  getJobDirAt,
+  getSpillDir,
+  writeNodeReport,
+  type JobDir,
+  type NodeReport,
+} from './job-dir.js';
 
 /** What `exec --slurm-job=DIR` does differently inside the job, and how it reports. */
 export interface JobSide {
@@ -16,10 +23,15 @@ export interface JobSide {
   /** rserver answers on `socketPath`, kept away from other users of the node as `isolation` says. */
   ready(socketPath: string, isolation?: Isolation): Promise<void>;
   failed(error: unknown): Promise<void>;
+  /** The private directory where this job's relays put chunk files of downloads. */
+  spillDir: string;
+  /** Removes it and every chunk file in it: nothing of a download outlives the job. */
+  removeSpillDir(): Promise<void>;
 }
 
 // Prepares exec for a Slurm job: the job's id from Slurm's environment, the directory the login
-// side gave it (which must be private), and the reports it writes there.
+// side gave it (which must be private), the reports it writes there, and the job's private
+// directory for chunk files.
 export async function openJobSide(dir: string, env: NodeJS.ProcessEnv): Promise<JobSide> {
   const jobId = env.SLURM_JOB_ID;
   if (jobId === undefined || !/^\d+$/.test(jobId)) {
@@ -30,12 +42,16 @@ export async function openJobSide(dir: string, env: NodeJS.ProcessEnv): Promise<
   }
   await assertPrivateDir(dir);
   const jobDir: JobDir = getJobDirAt(dir);
+  const spillDir = getSpillDir(jobDir, jobId);
+  await ensurePrivateDir(spillDir);
   const base = { jobId, node: hostname(), pid: process.pid };
   const write = (report: Omit<NodeReport, 'jobId' | 'node' | 'pid' | 'at'>) =>
     writeNodeReport(jobDir, { ...base, ...report, at: new Date().toISOString() });
   return {
     jobId,
     instance: { instance: `slurm-${jobId}`, ephemeral: true },
+    spillDir,
+    removeSpillDir: () => rm(spillDir, { recursive: true, force: true }),
     starting: () => write({ state: 'starting' }),
     ready: (socketPath, isolation) =>
       write({

@@ -24,6 +24,12 @@ export interface SlurmBackendOptions extends Omit<LaunchOptions, 'socketPath' | 
   command?: readonly string[] | undefined;
   /** How long RStudio may take to report ready once the job runs, in ms; default timeout + 60 s. */
   readyTimeout?: number | undefined;
+  /**
+   * Let downloads pass through chunk files in the private state directory on the shared home
+   * while srun's stdio is behind (srun alone carries about 40 MB/s); default true. false keeps
+   * every byte in srun's stdio, for sites whose shared filesystem is slow or metered.
+   */
+  spill?: boolean | undefined;
 }
 
 export interface NormalizedSlurmOptions {
@@ -35,6 +41,7 @@ export interface NormalizedSlurmOptions {
   slurmEnv: NodeJS.ProcessEnv;
   sbatchArgs: readonly string[];
   resubmit: boolean;
+  spill: boolean;
   command: readonly string[];
   rootPath: string;
   rserver: string | undefined;
@@ -79,6 +86,7 @@ export function normalizeSlurmOptions(options: SlurmBackendOptions = {}): Normal
     env = process.env,
     sbatchArgs = [],
     resubmit = true,
+    spill = true,
     command = getDefaultNodeCommand(),
     rootPath = '/',
     rserver,
@@ -91,6 +99,7 @@ export function normalizeSlurmOptions(options: SlurmBackendOptions = {}): Normal
     logger,
   } = { ...options };
   if (typeof resubmit !== 'boolean') throw invalid('resubmit', 'a boolean', resubmit);
+  if (typeof spill !== 'boolean') throw invalid('spill', 'a boolean', spill);
   const timeoutMs = timeout === undefined ? undefined : validateMs(timeout, 'timeout');
   return {
     instance: validateInstanceName(instance),
@@ -99,6 +108,7 @@ export function normalizeSlurmOptions(options: SlurmBackendOptions = {}): Normal
     slurmEnv: getSlurmClientEnv(env),
     sbatchArgs: validateSbatchArgs(validateWords(sbatchArgs, 'sbatchArgs', true)),
     resubmit,
+    spill,
     command: validateWords(command, 'command', false),
     rootPath: normalizeRootPath(rootPath),
     rserver,

@@ -6,6 +6,8 @@ import { connect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { RSessionProxyError } from '../errors.js';
 import { assertSocketPathLength } from '../instance/socket-path.js';
+import { assertPrivateDir } from '../private-dir.js';
+import { relayLanes, type LaneOptions } from './relay-lanes.js';
 
 export interface RelayStdio {
   /** What arrives from the login side (the step's stdin). */
@@ -13,6 +15,11 @@ export interface RelayStdio {
   /** What goes back to the login side (the step's stdout). */
   output: NodeJS.WritableStream;
 }
+
+/** The file lane (relay-lanes.ts): given, the step speaks the framed protocol. */
+export type RelaySpillOptions = Omit<LaneOptions, 'log' | 'describeSocketError'> & {
+  log?: LaneOptions['log'];
+};
 
 // One line that says what is wrong with the socket, where: the message travels through srun's
 // stderr to the login node, so it names this host.
@@ -54,6 +61,15 @@ async function connectSocket(socketPath: string): Promise<Socket> {
   });
 }
 
+// A failure of the socket to rserver as one line that names it, and this host.
+function describeRelayError(socketPath: string, error: NodeJS.ErrnoException): Error {
+  return new RSessionProxyError(
+    'EBACKEND',
+    `relay: the connection to ${socketPath} on ${hostname()} failed: ${error.message}`,
+    { path: socketPath, cause: error },
+  );
+}
+
 // How the kernel tells a Unix socket's peer that the other end has closed while it is still
 // being written to: EOF, ECONNRESET (the closer left bytes unread) or EPIPE (a write after its
 // close), whichever comes first. Which one depends on timing alone, so they mean the same here.
@@ -66,8 +82,23 @@ const PEER_CLOSED = new Set(['ECONNRESET', 'EPIPE']);
 // connection, even in the middle of a request, is the connection's end, not a failure: what it
 // sent is relayed (all of it after a clean close; an abort, like a reset, may lose it), the rest
 // of `input` is dropped, and the login side's HTTP framing tells a cut-off answer from a whole.
-export async function relayUnixSocket(socketPath: string, stdio: RelayStdio): Promise<void> {
+// With `spill`, the step speaks the framed protocol of relay-frames.ts and bulk bytes may go
+// through chunk files in `spill.spillDir`, which must be private (refused, saying why, when it
+// is not: the bytes of a download are the user's).
+export async function relayUnixSocket(
+  socketPath: string,
+  stdio: RelayStdio,
+  spill?: RelaySpillOptions,
+): Promise<void> {
+  if (spill) await assertPrivateDir(spill.spillDir);
   const socket = await connectSocket(socketPath);
+  if (spill) {
+    return relayLanes(socket, stdio, {
+      ...spill,
+      log: spill.log ?? (() => undefined),
+      describeSocketError: (error) => describeRelayError(socketPath, error),
+    });
+  }
   const { input, output } = stdio;
   return new Promise((resolve, reject) => {
     let failure: Error | undefined;
@@ -75,11 +106,7 @@ export async function relayUnixSocket(socketPath: string, stdio: RelayStdio): Pr
     socket.once('end', () => input.unpipe(socket));
     socket.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code !== undefined && PEER_CLOSED.has(error.code)) return;
-      failure ??= new RSessionProxyError(
-        'EBACKEND',
-        `relay: the connection to ${socketPath} on ${hostname()} failed: ${error.message}`,
-        { path: socketPath, cause: error },
-      );
+      failure ??= describeRelayError(socketPath, error);
     });
     // The login side went away (srun ended): nobody is left to relay to.
     output.on('error', (error: Error) => {

@@ -3,10 +3,13 @@
 // compute node. srun's stdin and stdout carry the bytes, so no TCP port is opened on the node
 // and nothing but Slurm's own authentication decides who may connect.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { Duplex, type Readable, type Writable } from 'node:stream';
 import { RSessionProxyError } from '../errors.js';
 import { LineTail } from '../rserver/line-tail.js';
 import { hasControlCharacters } from '../validate.js';
+import { encodeDataHeader, END_FRAME } from './relay-frames.js';
+import { removeConnectionChunks, SpillReader, type SpillCounts } from './spill-reader.js';
 
 export interface StepConnectionOptions {
   /** The running job the step joins. */
@@ -26,9 +29,18 @@ export interface StepConnectionOptions {
   env?: NodeJS.ProcessEnv | undefined;
   /** How long srun may take to end after SIGTERM before it gets SIGKILL; default 5000 ms. */
   killGrace?: number | undefined;
+  /**
+   * A private directory on the filesystem this host and the node share, for the file lane
+   * (relay-lanes.ts): given, the step speaks the framed protocol and a download's bulk bytes
+   * pass through chunk files there. Without it the step is a plain byte pipe through srun.
+   */
+  spillDir?: string | undefined;
+  /** The connection's chunk-file prefix (16 hex digits); default a random one. */
+  spillPrefix?: string | undefined;
 }
 
 const JOB_ID = /^\d+(_\d+)?$/;
+const SPILL_PREFIX = /^[0-9a-f]{16}$/;
 
 // Every input ends up in srun's argv: refuse what would be read as another option or cut it.
 function validateStepOptions(options: StepConnectionOptions): void {
@@ -46,6 +58,11 @@ function validateStepOptions(options: StepConnectionOptions): void {
     throw invalid('command (no control characters)', options.command);
   if (options.node !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(options.node))
     throw invalid('node (a node name)', options.node);
+  const { spillDir } = options;
+  if (spillDir !== undefined && (!spillDir.startsWith('/') || hasControlCharacters(spillDir)))
+    throw invalid('spillDir (an absolute path)', spillDir);
+  if (options.spillPrefix !== undefined && !SPILL_PREFIX.test(options.spillPrefix))
+    throw invalid('spillPrefix (16 hex digits)', options.spillPrefix);
 }
 
 // srun's arguments: a step of one task in the running job, sharing the job's resources
@@ -59,6 +76,9 @@ export function buildStepArgs(options: StepConnectionOptions): string[] {
     ...options.command,
     'relay',
     `--socket=${options.socketPath}`,
+    ...(options.spillDir === undefined
+      ? []
+      : [`--spill-dir=${options.spillDir}`, `--spill-prefix=${options.spillPrefix ?? ''}`]),
   ];
 }
 
@@ -118,6 +138,8 @@ export class StepConnection extends Duplex {
   #exit: { code: number | null; signal: string | null } | undefined;
   #bytesRead = 0;
   #bytesWritten = 0;
+  /** The framed protocol's reader of srun's stdout, with the file lane. */
+  readonly #spill: SpillReader | undefined;
   /** Resolves when srun has ended (and with it the step), however the connection ended. */
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
 
@@ -125,11 +147,12 @@ export class StepConnection extends Duplex {
     super({ allowHalfOpen: false });
     validateStepOptions(options);
     this.#jobId = options.jobId;
+    const spillPrefix = options.spillPrefix ?? randomBytes(8).toString('hex');
     this.#killGrace = options.killGrace ?? 5000;
     const srun = options.srun ?? 'srun';
     // Its own process group: a Ctrl-C on the login side's terminal is the login side's to
     // handle (it ends steps through destroy()), not a signal every srun gets at once.
-    this.#child = spawn(srun, buildStepArgs(options), {
+    this.#child = spawn(srun, buildStepArgs({ ...options, spillPrefix }), {
       env: options.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
@@ -156,11 +179,33 @@ export class StepConnection extends Duplex {
     // srun's stdin breaks (EPIPE) when the step has ended; its 'close' below says how.
     stdin.on('error', () => undefined);
     stdin.on('close', () => this.#releaseWrite());
+    const spill =
+      options.spillDir === undefined
+        ? undefined
+        : new SpillReader(options.spillDir, {
+            push: (bytes) => {
+              this.#bytesRead += bytes.length;
+              return this.push(bytes);
+            },
+            send: (frame) => {
+              if (stdin.writable) stdin.write(frame);
+            },
+            pauseSource: (paused) => {
+              if (paused) stdout.pause();
+              else if (!this.destroyed) stdout.resume();
+            },
+            fail: (error) => this.destroy(error),
+          });
+    this.#spill = spill;
     stdout.on('data', (chunk: Buffer) => {
       // Destroyed: the rest is drained and dropped, so that srun can end.
       if (this.destroyed) return;
-      this.#bytesRead += chunk.length;
       this.#touch();
+      if (spill) {
+        spill.read(chunk);
+        return;
+      }
+      this.#bytesRead += chunk.length;
       if (!this.push(chunk)) stdout.pause();
     });
     stderr.setEncoding('utf8');
@@ -173,9 +218,14 @@ export class StepConnection extends Duplex {
     // 'close' comes once srun has exited and its stdout and stderr are drained: the end of the
     // data (never srun's 'exit', which can come before the last bytes are read) and the moment
     // its exit status and its last words are known.
+    const { spillDir } = options;
     this.exited = new Promise((resolve) => {
       this.#child.once('close', (code, signal) => {
         if (partial !== '') this.#stderr.push(partial);
+        // A relay that srun ended with a signal could not remove its chunks: the step is over,
+        // so none of them is still wanted.
+        if (spillDir !== undefined && code !== 0)
+          void removeConnectionChunks(spillDir, spillPrefix);
         this.#exit = { code, signal };
         resolve(this.#exit);
         this.#finish();
@@ -187,6 +237,11 @@ export class StepConnection extends Duplex {
     const exit = this.#exit;
     if (this.destroyed || !exit) return;
     if (exit.code === 0) {
+      // The last chunks announced are still being read: they come before the end.
+      if (this.#spill && !this.#spill.settled) {
+        this.#spill.whenSettled(() => this.#finish());
+        return;
+      }
       this.push(null);
       // Like net.Socket at EOF: a connection idle in a pool (nobody reading) still ends.
       this.read(0);
@@ -214,7 +269,14 @@ export class StepConnection extends Duplex {
       callback();
       return;
     }
-    if (stdin.write(chunk)) callback();
+    let flowing: boolean;
+    if (this.#spill) {
+      stdin.cork();
+      stdin.write(encodeDataHeader(chunk.length));
+      flowing = stdin.write(chunk);
+      stdin.uncork();
+    } else flowing = stdin.write(chunk);
+    if (flowing) callback();
     else {
       this.#pendingWrite = callback;
       stdin.once('drain', () => this.#releaseWrite());
@@ -229,20 +291,24 @@ export class StepConnection extends Duplex {
 
   // The end of what is written reaches the relay as the end of its stdin: it half-closes the
   // socket to rserver and still relays the answer.
+  // Framed, the stdin stays open for the acknowledgements of chunks: an end frame says it.
   override _final(callback: () => void): void {
     const { stdin } = this.#child;
-    if (stdin.writable) stdin.end(() => callback());
-    else callback();
+    if (!stdin.writable) callback();
+    else if (this.#spill) stdin.write(END_FRAME, () => callback());
+    else stdin.end(() => callback());
   }
 
   override _read(): void {
-    this.#child.stdout.resume();
+    if (this.#spill) this.#spill.resume();
+    else this.#child.stdout.resume();
   }
 
   // 'close' waits for srun to be gone, so that a closed connection leaves no process behind;
   // an unref()ed connection is ref()ed again for that wait, or the process would exit first.
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.setTimeout(0);
+    this.#spill?.stop();
     this.#child.stdout.resume();
     this.#releaseWrite();
     this.ref();
@@ -354,6 +420,11 @@ export class StepConnection extends Duplex {
 
   get bytesWritten(): number {
     return this.#bytesWritten;
+  }
+
+  /** What went through chunk files so far (zeros without a spill directory). */
+  get spilled(): SpillCounts {
+    return { ...(this.#spill?.counts ?? { chunks: 0, bytes: 0 }) };
   }
 
   /** srun's pid, once started. */

@@ -133,7 +133,10 @@ ${table(['floor', 'this run', ''], floors)}
 
 srun carries a step's output in messages of at most 1 KiB (Slurm's \`SLURM_IO_MAX_MSG_LEN\`),
 each read, sent and written on its own by slurmstepd and srun: bare srun, with nothing of
-ours on either side, is the ceiling of this path, and the download floor of 100 MB/s lies above
-it on this machine. The relay alone and the login side add what the row above them shows.
+ours on either side, is the ceiling of srun's stdio, below the download floor of 100 MB/s on
+this machine. "Through srun and the relay alone" is that path (the relay without chunk files).
+Through the login side, a download's bulk bytes pass through chunk files in the job's private
+directory on the shared home once srun falls behind (docs/decisions.md), so that row can pass
+srun's ceiling.
 `;
 }

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -258,6 +259,34 @@ describe('backend connections as Slurm steps', { skip: slurmSkipReason }, () => 
       ),
     );
     t.diagnostic(`a new step into the ended job: ${error.message}`);
+  });
+
+  // The framed protocol of `rsession-proxy slurm` (relay --spill-dir): the same traffic intact
+  // through both lanes, the bulk of a download through chunk files, none of them left.
+  test('with a spill directory: uploads, downloads, a closing server and a WebSocket intact', async (t) => {
+    const spillDir = cluster.makeUserDir(users.owner, `${users.owner.name}-spill`);
+    const target = { jobId, socketPath, spillDir };
+    const binary = await runClient('binary', users.owner, target);
+    assert.deepEqual(binary.received, binary.sent, 'the upload, in data frames');
+    const binaryDownload = binary.download as { sha256: string };
+    assert.equal(binaryDownload.sha256, binary.trailer);
+    const download = await runClient('download', users.owner, target);
+    assert.equal(download.bytes, 50 * 1024 * 1024);
+    assert.equal(download.sha256, download.trailer);
+    assert.ok((download.chunkFiles as number) > 0, 'the download went through chunk files');
+    t.diagnostic(
+      `relay download with chunk files: ${formatRate(50 * 1024 * 1024, download.ms as number)} in ${download.chunkFiles as number} files`,
+    );
+    const closing = await runClient('close-download', users.owner, target);
+    assert.equal(closing.bytes, 8 * 1024 * 1024);
+    assert.equal(closing.sha256, closing.trailer, 'the tail after the server closed');
+    const ws = await runClient('websocket', users.owner, target);
+    assert.deepEqual(ws.echoes, [
+      { text: 'hello' },
+      { binary: ws.binarySha256 },
+      { text: 'no newline at the end' },
+    ]);
+    assert.deepEqual(readdirSync(spillDir), [], 'no chunk file left');
   });
 
   test("another user cannot open a step into the owner's job, nor reach its socket", async () => {
