@@ -76,7 +76,7 @@ export function renderReport(results: Results): string {
 
 How much the proxy costs, against nginx and against going direct, measured in one run of
 \`npm run bench\` on ${results.generatedAt.slice(0, 10)} (${results.mode} mode: ${settings.repeats} rounds, ${settings.seconds} s per run, a
-${formatValue(settings.downloadBytes / 2 ** 20, 0)} MiB download, ${settings.idleSockets} idle WebSockets).
+${formatValue(settings.downloadBytes / 2 ** 20, 0)} MiB download, 2 × ${settings.idleSockets} idle WebSockets).
 Every figure is the median of the rounds, with the smallest and largest in parentheses: the
 machine was shared with other work, and the spread says how much that moved the figures.
 
