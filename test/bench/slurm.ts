@@ -29,7 +29,10 @@ export interface SlurmStartup {
   submittedMs: number;
   /** Submitted to RUNNING: the queue (empty here). */
   queueMs: number;
-  /** RUNNING to exec's first line in the job: Slurm starting the batch script, Node starting. */
+  /**
+   * RUNNING to exec's first line in the job: Slurm starting the batch script, Node starting (0
+   * when the login side saw RUNNING only after that line).
+   */
   jobStartMs: number;
   /** exec's first line to rserver answering on its socket in the job. */
   rserverStartMs: number;
@@ -206,8 +209,10 @@ async function runRound(
     );
     const startup: SlurmStartup = {
       submittedMs: at('submitted') - started,
-      queueMs: at('running') - at('submitted'),
-      jobStartMs: execStart - at('running'),
+      // The login side sees RUNNING at its next squeue poll, which can come after exec in the job
+      // has begun: the job was running by then at the latest.
+      queueMs: Math.min(at('running'), execStart) - at('submitted'),
+      jobStartMs: execStart - Math.min(at('running'), execStart),
       rserverStartMs: rserverReady - execStart,
       probeMs: at('ready') - rserverReady,
       totalMs: pageSent + page.firstByteMs - started,
