@@ -8,6 +8,8 @@ import { parseArgs } from 'node:util';
 import { relayUnixSocket } from '../../lib/slurm/relay.js';
 // eslint-disable-next-line no-restricted-imports -- the relay's start-up time, see above
 import { createFdWriter } from '../../lib/slurm/fd-writer.js';
+// eslint-disable-next-line no-restricted-imports -- the relay's start-up time, see above
+import { CHUNK_PREFIX } from '../../lib/slurm/relay-frames.js';
 import { isPlainAbsolutePath } from './absolute-path.js';
 import type { CliIo } from './command.js';
 import { EXIT, UsageError } from './exit-codes.js';
@@ -58,7 +60,7 @@ async function runRelay(argv: readonly string[], io: RelayIo): Promise<number> {
   const spillValue = parsed.values['spill-dir'];
   const spillDir = spillValue === undefined ? undefined : requirePlainPath('spill-dir', spillValue);
   const prefix = parsed.values['spill-prefix'];
-  if (prefix !== undefined && !/^[0-9a-f]{16}$/.test(prefix)) {
+  if (prefix !== undefined && !CHUNK_PREFIX.test(prefix)) {
     throw new UsageError(
       `rsession-proxy relay: --spill-prefix needs 16 hex digits, got ${JSON.stringify(prefix)}`,
     );

@@ -10,6 +10,7 @@
 //
 // Integers are big-endian. A data frame's payload is handed on in the pieces it arrives in,
 // never gathered: a frame split across reads costs no copy and no wait.
+import { randomBytes } from 'node:crypto';
 import { RSessionProxyError } from '../errors.js';
 
 export const FRAME = { data: 0x01, file: 0x02, ack: 0x03, end: 0x04 } as const;
@@ -28,6 +29,24 @@ export const MAX_FRAME_LENGTH = 0xffff_ffff;
 
 /** A chunk file's name: plain, short, no path in it (the reader joins it to its own directory). */
 export const CHUNK_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}\.chunk$/;
+
+/** A connection's chunk-file prefix: 16 hex digits, which the login side picks and passes on. */
+export const CHUNK_PREFIX = /^[0-9a-f]{16}$/;
+
+// A fresh prefix for one connection's chunk files.
+export function createChunkPrefix(): string {
+  return randomBytes(8).toString('hex');
+}
+
+// The name of a connection's chunk file `sequence`.
+export function getChunkFileName(prefix: string, sequence: number): string {
+  return `${prefix}-${sequence}.chunk`;
+}
+
+// Whether `name` is one of the chunk files of the connection with this prefix.
+export function isChunkFileOf(prefix: string, name: string): boolean {
+  return name.startsWith(`${prefix}-`) && name.endsWith('.chunk');
+}
 
 // The 5 bytes that go before `length` bytes of the stream.
 export function encodeDataHeader(length: number): Buffer {

@@ -6,7 +6,7 @@ import { constants } from 'node:fs';
 import { open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RSessionProxyError } from '../errors.js';
-import { encodeAck, FrameReader, type Frame } from './relay-frames.js';
+import { encodeAck, FrameReader, isChunkFileOf, type Frame } from './relay-frames.js';
 
 /** Frames waiting behind a chunk being read, beyond which srun's stdout pauses. */
 const INBOX_LIMIT = 1024 * 1024;
@@ -47,7 +47,7 @@ export async function removeConnectionChunks(dir: string, prefix: string): Promi
   } catch {
     return;
   }
-  const mine = names.filter((name) => name.startsWith(`${prefix}-`) && name.endsWith('.chunk'));
+  const mine = names.filter((name) => isChunkFileOf(prefix, name));
   await Promise.all(
     mine.map((name) => rm(join(dir, name), { force: true }).catch(() => undefined)),
   );

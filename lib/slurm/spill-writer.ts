@@ -4,10 +4,10 @@
 // symlink), mode 0600, closed before it is announced: NFS's close-to-open consistency then lets
 // the login side, which opens it after the announcement, see it whole. A fresh name also means
 // the login side has never looked it up, so no cached "no such file" stands in the way.
-import { randomBytes } from 'node:crypto';
 import { constants, rmSync } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createChunkPrefix, getChunkFileName } from './relay-frames.js';
 
 /** Chunks unacknowledged at most, however small (each is a file and a frame). */
 const MAX_CHUNKS = 16;
@@ -175,7 +175,7 @@ export class SpillLane {
     this.dir = dir;
     this.window = sizes.window;
     this.chunkBytes = sizes.chunkBytes;
-    this.#prefix = sizes.prefix ?? randomBytes(8).toString('hex');
+    this.#prefix = sizes.prefix ?? createChunkPrefix();
     this.#log = log;
   }
 
@@ -204,7 +204,7 @@ export class SpillLane {
 
   start(events: { onSettled: () => void; onWritten: () => void }): ChunkFile {
     const sequence = this.#next++;
-    const chunk = new ChunkFile(this, sequence, `${this.#prefix}-${sequence}.chunk`, events);
+    const chunk = new ChunkFile(this, sequence, getChunkFileName(this.#prefix, sequence), events);
     this.#unacked.set(sequence, chunk);
     return chunk;
   }

@@ -3,12 +3,11 @@
 // compute node. srun's stdin and stdout carry the bytes, so no TCP port is opened on the node
 // and nothing but Slurm's own authentication decides who may connect.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { Duplex, type Readable, type Writable } from 'node:stream';
 import { RSessionProxyError } from '../errors.js';
 import { LineTail } from '../rserver/line-tail.js';
 import { hasControlCharacters } from '../validate.js';
-import { encodeDataHeader, END_FRAME } from './relay-frames.js';
+import { CHUNK_PREFIX, createChunkPrefix, encodeDataHeader, END_FRAME } from './relay-frames.js';
 import { removeConnectionChunks, SpillReader, type SpillCounts } from './spill-reader.js';
 
 export interface StepConnectionOptions {
@@ -40,7 +39,6 @@ export interface StepConnectionOptions {
 }
 
 const JOB_ID = /^\d+(_\d+)?$/;
-const SPILL_PREFIX = /^[0-9a-f]{16}$/;
 
 // Every input ends up in srun's argv: refuse what would be read as another option or cut it.
 function validateStepOptions(options: StepConnectionOptions): void {
@@ -61,7 +59,7 @@ function validateStepOptions(options: StepConnectionOptions): void {
   const { spillDir } = options;
   if (spillDir !== undefined && (!spillDir.startsWith('/') || hasControlCharacters(spillDir)))
     throw invalid('spillDir (an absolute path)', spillDir);
-  if (options.spillPrefix !== undefined && !SPILL_PREFIX.test(options.spillPrefix))
+  if (options.spillPrefix !== undefined && !CHUNK_PREFIX.test(options.spillPrefix))
     throw invalid('spillPrefix (16 hex digits)', options.spillPrefix);
 }
 
@@ -147,7 +145,7 @@ export class StepConnection extends Duplex {
     super({ allowHalfOpen: false });
     validateStepOptions(options);
     this.#jobId = options.jobId;
-    const spillPrefix = options.spillPrefix ?? randomBytes(8).toString('hex');
+    const spillPrefix = options.spillPrefix ?? createChunkPrefix();
     this.#killGrace = options.killGrace ?? 5000;
     const srun = options.srun ?? 'srun';
     // Its own process group: a Ctrl-C on the login side's terminal is the login side's to
