@@ -27,7 +27,7 @@ import { SignInAgent } from './sign-in-agent.js';
 import { attachSlirp } from './slirp.js';
 import { spawnRServer, type SpawnedProcess } from './spawn.js';
 import { startTcpRelay } from './tcp-relay.js';
-import { listenerUid } from './tcp-port.js';
+import { createPeerCheck, listenerUid } from './tcp-port.js';
 import { startWatchdog } from './watchdog.js';
 import { RSessionProxyError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -149,7 +149,9 @@ export async function startRServer(input: StartRServerInput): Promise<RServerPro
       message: `starting ${[command.file, ...command.args].map((arg) => (arg.includes('\n') ? '<script>' : arg)).join(' ')}`,
     });
     if (prepared.hostPort !== undefined) {
-      const relay = await startTcpRelay(layout.socketPath, prepared.hostPort);
+      const relay = await startTcpRelay(layout.socketPath, prepared.hostPort, {
+        checkPeer: createPeerCheck(prepared.hostPort, user.uid, log),
+      });
       attachments.push({ stop: () => relay.close() });
     }
     // Under the watchdog it starts before rserver, so that no moment of rserver's run is

@@ -7,10 +7,22 @@ export interface TcpRelay {
   close(): Promise<void>;
 }
 
+/**
+ * Decides, once a connection to the port is open, whether it reached the right listener; nothing
+ * of the client's is sent before it says yes. Without it every connection is trusted (inside
+ * rserver's own network namespace nobody else can listen).
+ */
+export type PeerCheck = (upstream: Socket) => Promise<boolean>;
+
 // Ties one accepted connection to a new one to the port: bytes both ways as they come (with
 // backpressure), half-closes passed on (an HTTP client may end its side and wait for the
 // answer), and when either connection fails or has closed the other goes too.
-function relayConnection(client: Socket, port: number, host: string): Socket {
+function relayConnection(
+  client: Socket,
+  port: number,
+  host: string,
+  checkPeer: PeerCheck | undefined,
+): Socket {
   const upstream = connect({ port, host, allowHalfOpen: true });
   const destroyBoth = () => {
     client.destroy();
@@ -21,8 +33,18 @@ function relayConnection(client: Socket, port: number, host: string): Socket {
   client.once('close', () => upstream.destroy());
   upstream.once('close', () => client.destroy());
   upstream.setNoDelay(true);
-  client.pipe(upstream);
-  upstream.pipe(client);
+  const pipeBoth = () => {
+    client.pipe(upstream);
+    upstream.pipe(client);
+  };
+  if (checkPeer === undefined) {
+    pipeBoth();
+    return upstream;
+  }
+  client.pause();
+  upstream.once('connect', () => {
+    checkPeer(upstream).then((trusted) => (trusted ? pipeBoth() : destroyBoth()), destroyBoth);
+  });
   return upstream;
 }
 
@@ -35,11 +57,11 @@ function relayConnection(client: Socket, port: number, host: string): Socket {
 export async function startTcpRelay(
   socketPath: string,
   port: number,
-  host = '127.0.0.1',
+  { host = '127.0.0.1', checkPeer }: { host?: string; checkPeer?: PeerCheck } = {},
 ): Promise<TcpRelay> {
   const open = new Set<Socket>();
   const server: Server = createServer({ allowHalfOpen: true }, (client) => {
-    const upstream = relayConnection(client, port, host);
+    const upstream = relayConnection(client, port, host, checkPeer);
     open.add(client).add(upstream);
     client.once('close', () => open.delete(client));
     upstream.once('close', () => open.delete(upstream));
