@@ -18,10 +18,12 @@ const KNOWN: { kind: string; pattern: RegExp; hint: (match: RegExpMatchArray) =>
       "rserver could not be put in a PID namespace of its own: raise user.max_user_namespaces, or keep unshare off rsession-proxy's PATH to have the watchdog end rserver's processes instead (rsession-proxy doctor).",
   },
   {
+    // Seen only when the workaround was not made (config-dir.ts): it is made for the releases
+    // that `--version` names, so this is a build whose version line names none.
     kind: 'session-rpc-key',
     pattern: /Permission denied\) \[path: ([^\]\s]*session-rpc-key)/,
     hint: (m) =>
-      `RStudio Server 2026.05 run as an ordinary user cannot read the root-owned ${m[1] ?? 'session-rpc-key'} (a known regression; no option moves that file): ask an administrator to make it readable to you, or use another RStudio Server release.`,
+      `RStudio Server 2026.05 run as an ordinary user cannot read the root-owned ${m[1] ?? 'session-rpc-key'} (a regression of 2026.05.0 to 2026.07.x, fixed in 2026.08.0). rsession-proxy avoids it with a session-rpc-key of its own in a private RSTUDIO_CONFIG_DIR, but only for an rserver whose \`--version\` names one of those releases: use such a build, or RStudio Server 2026.08 or newer, or ask an administrator to make the file readable to you.`,
   },
   {
     kind: 'server-user',

@@ -24,14 +24,25 @@ const FORWARDED_HEADERS = [
   'x-rstudio-root-path',
 ] as const;
 
+/** What rserver's CSRF check answers when it refuses a form outright (validateCSRFForm). */
+const CSRF_REFUSAL = 'Missing or incorrect token.';
+
 // What rserver's refusal means: error=1 a wrong password, error=2 a server error (a bad CSRF
-// token among them).
+// token among them: doSignIn turns validateCSRFForm's 400 into that redirect).
 function describeRefusal(location: string): string {
   const error = /[?&]error=(\d+)/.exec(location)?.[1];
   if (error === '1') return 'it found the password wrong';
   if (error === '2')
     return 'it reported a server error (the sign-in form or its CSRF token was refused)';
   return 'it sent the browser back to its sign-in page';
+}
+
+// An answer that is neither a redirect nor JSON: the CSRF check's own 400 is named as such, so
+// that nobody looks for a wrong password.
+function describeStatus(status: number, body: string): string {
+  if (status === 400 && body.trim() === CSRF_REFUSAL)
+    return `it did not accept the form's CSRF token (it answered 400 "${CSRF_REFUSAL}")`;
+  return `it answered ${status}`;
 }
 
 // The sign-in form as rserver's page posts it, from 1.4 on: the CSRF token in both the field and
@@ -68,7 +79,7 @@ export function judgeSignInAnswer(
     if (/\/auth-sign-in(?:[?#]|$)/.test(location))
       return { ok: false, why: describeRefusal(location) };
   } else if (status !== 200 || !/"status"\s*:\s*"ok"/.test(body)) {
-    return { ok: false, why: `it answered ${status}` };
+    return { ok: false, why: describeStatus(status, body) };
   }
   return hasUserId ? { ok: true } : { ok: false, why: 'it set no user-id cookie' };
 }

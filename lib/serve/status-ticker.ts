@@ -74,7 +74,8 @@ export async function startStatusTicker(options: StatusTickerOptions): Promise<S
       readySince: status.readySince?.toISOString(),
       lastActivity: isoOrUndefined(adapter.lastActivity),
       restarts: status.restarts,
-      isolation: status.isolation && `${status.isolation.level}: ${status.isolation.description}`,
+      // The description begins with the level ("namespace: rserver listens…").
+      isolation: status.isolation?.description,
       job: status.job,
     }).catch(() => undefined);
   };

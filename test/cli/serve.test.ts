@@ -201,7 +201,7 @@ describe('rsession-proxy serve over TCP', () => {
     assert.equal(tcp?.running, true);
     assert.equal(tcp.supervisorPid, serve.child.pid);
     assert.equal(tcp.listener, `127.0.0.1:${url.port}`);
-    assert.match(tcp.isolation, /^socket: /);
+    assert.match(tcp.isolation, /^socket: rserver listens on a Unix socket/);
   });
 });
 

@@ -12,7 +12,7 @@ const cases: [string, string, RegExp][] = [
   [
     'session-rpc-key',
     `${at} system error 13 (Permission denied) [path: /var/lib/rstudio-server/session-rpc-key]; OCCURRED AT x`,
-    /2026\.05.*session-rpc-key/,
+    /^RStudio Server 2026\.05 run as an ordinary user cannot read the root-owned \/var\/lib\/rstudio-server\/session-rpc-key .*only for an rserver whose `--version` names one of those releases: use such a build, or RStudio Server 2026\.08 or newer/,
   ],
   [
     'permission-denied',

@@ -26,7 +26,15 @@ describe('judgeSignInAnswer', () => {
     ['back to the sign-in page', 302, 'http://h/auth-sign-in', [], '', /sign-in page/],
     ['no Location', 302, undefined, cookies, '', /without a Location/],
     ['no user-id', 302, 'http://h/', ['csrf-token=abc'], '', /no user-id/],
-    ['a 400', 400, undefined, [], 'Missing or incorrect token.', /answered 400/],
+    [
+      "the CSRF check's 400",
+      400,
+      undefined,
+      [],
+      'Missing or incorrect token.',
+      /did not accept the form's CSRF token \(it answered 400 "Missing or incorrect token\."\)/,
+    ],
+    ['another 400', 400, undefined, [], 'Bad Request', /^it answered 400$/],
   ];
   for (const [name, status, location, setCookie, body, why] of cases) {
     test(name, () => {
