@@ -55,6 +55,8 @@ function buildListenArgs(listen: RServerListen, supported: ReadonlySet<string>):
 // How rserver signs users in: by itself as $USER, or with the sign-in form checked by the helper
 // against the launch's password, sent as it was typed (no RSA encryption, which only rserver's
 // own page script does), a uid below 1000 allowed for this user (the default refuses it).
+// --auth-none and --auth-pam-helper-path are in every release, and newer ones leave the latter
+// out of --help: neither is looked for there.
 function buildAuthArgs(input: RServerArgsInput, supported: ReadonlySet<string>): string[] {
   if (input.signInHelper === undefined) return ['--auth-none=1'];
   const args = ['--auth-none=0', `--auth-pam-helper-path=${input.signInHelper}`];

@@ -44,8 +44,6 @@ export interface Isolation {
 export interface IsolationFacts {
   /** This rserver's --help lists --www-socket. */
   hasWwwSocket: boolean;
-  /** Its --help lists --auth-pam-helper-path, through which the launch's password is checked. */
-  hasPasswordSignIn: boolean;
   version: string | undefined;
   needs: ReleaseNeeds;
   namespaces: NamespaceSupport;
@@ -95,16 +93,6 @@ function chooseLevel(requested: IsolationOption, facts: IsolationFacts): Isolati
   return networkProblem === undefined ? 'namespace' : 'password';
 }
 
-// Both levels without a socket sign in with the launch's password, checked by the helper that
-// --auth-pam-helper-path names; an rserver whose --help lists no such option cannot be given one.
-function assertPasswordSignIn(level: IsolationLevel, facts: IsolationFacts): void {
-  if (level === 'socket' || facts.hasPasswordSignIn) return;
-  throw refuse(
-    `--isolation=${level} signs in with a per-launch password checked through rserver's --auth-pam-helper-path, which the --help of ${describeRelease(facts)} does not list.`,
-    'Use an RStudio Server build that has --auth-pam-helper-path (every release from 1.4 does), or 2024.12.0 or newer, which listens on a socket of its own.',
-  );
-}
-
 // What the levels promise, in one line each.
 const DESCRIPTIONS: Record<IsolationLevel, string> = {
   socket:
@@ -119,7 +107,6 @@ const DESCRIPTIONS: Record<IsolationLevel, string> = {
 // this host allows; refuses (EISOLATION) rather than give less than was asked for.
 export function chooseIsolation(requested: IsolationOption, facts: IsolationFacts): Isolation {
   const level = chooseLevel(requested, facts);
-  assertPasswordSignIn(level, facts);
   const { namespaces, needs } = facts;
   const warnings: string[] = [];
   const privateTmp = level !== 'socket' && needs.sharedTmp;

@@ -40,7 +40,6 @@ export async function resolveIsolation(
   const namespaces = socketOnly ? UNCHECKED : await detectNamespaces(env);
   const isolation = chooseIsolation(requested, {
     hasWwwSocket,
-    hasPasswordSignIn: probe.options.has('auth-pam-helper-path'),
     version: probe.version,
     needs,
     namespaces,

@@ -29,15 +29,10 @@ const NONE: NamespaceSupport = {
 };
 
 // What a probe of this release says, with the host's namespaces.
-function facts(
-  version: string,
-  namespaces: NamespaceSupport,
-  hasPasswordSignIn = true,
-): IsolationFacts {
+function facts(version: string, namespaces: NamespaceSupport): IsolationFacts {
   const hasWwwSocket = !/^(1\.|202[0-3]|2024\.0)/.test(version);
   const options = new Set(hasWwwSocket ? ['www-socket'] : []);
-  const needs = getReleaseNeeds({ version, options });
-  return { hasWwwSocket, hasPasswordSignIn, version, needs, namespaces };
+  return { hasWwwSocket, version, needs: getReleaseNeeds({ version, options }), namespaces };
 }
 
 describe('chooseIsolation', () => {
@@ -124,24 +119,6 @@ describe('chooseIsolation', () => {
       facts: facts('2024.12.1+563', ALL),
       level: 'password',
       warnings: [/every user of this host can connect/],
-    },
-    {
-      name: 'an rserver without --auth-pam-helper-path gets no password level, asked or not',
-      requested: 'auto',
-      facts: facts('2024.04.2+764', ALL, false),
-      refused: /--isolation=namespace signs in with a per-launch password .*does not list/,
-    },
-    {
-      name: 'password asked of an rserver without --auth-pam-helper-path is refused',
-      requested: 'password',
-      facts: facts('2023.06.1+524', NONE, false),
-      refused: /--isolation=password .*--auth-pam-helper-path.*RStudio Server 2023\.06\.1/,
-    },
-    {
-      name: 'a socket needs no password sign-in',
-      requested: 'auto',
-      facts: facts('2024.12.1+563', ALL, false),
-      level: 'socket',
     },
   ];
   for (const c of cases) {
