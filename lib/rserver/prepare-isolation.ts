@@ -105,6 +105,10 @@ export async function prepareIsolation(input: PrepareInput): Promise<PreparedIso
     if (isolation.password) {
       credentials = { username: input.user.name, password: generatePassword() };
       await writePasswordFiles(passwordFiles, credentials.password);
+      // A fresh cookie key each launch (rserver writes one where none is): a session cookie
+      // that an earlier launch signed, wherever it went, signs nobody in to this one. The
+      // adapter signs the browser in again when rserver asks.
+      await rm(layout.cookieKeyFile, { force: true });
     }
     let configDir: string | undefined;
     if (needs.rpcKeyInConfigDir) {

@@ -23,7 +23,7 @@ export function makeUserEnv(
   root = makeTempDir('rsp-user-'),
 ): Record<string, string> {
   const home = join(root, 'home');
-  mkdirSync(home, { mode: 0o700 });
+  mkdirSync(home, { mode: 0o700, recursive: true });
   for (const dir of [root, home]) chownSync(dir, user.uid, user.gid);
   return { HOME: home, XDG_DATA_HOME: home, RSESSION_PROXY_RUNTIME_DIR: join(root, 'rt') };
 }

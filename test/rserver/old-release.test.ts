@@ -303,15 +303,16 @@ async function watchSignIns(
 
 // A launch by `user` of the double as `release`: the double's variant, the user's home, runtime
 // and data directories, all in a directory of the user's own.
+// `home`: the user's home of an earlier launch, whose state (the instance's cookie key…) it keeps.
 async function launchAs(
   user: TestUser,
   release: string,
   launch: LaunchOptions = {},
+  home = makeTempDir('rsp-victim-'),
 ): Promise<LaunchedAs> {
-  const home = makeTempDir('rsp-victim-');
   const env = makeUserEnv(user, home);
   const bin = join(home, 'bin');
-  mkdirSync(bin, { mode: 0o755 });
+  mkdirSync(bin, { mode: 0o755, recursive: true });
   const rserver = await writeRserverVariant(
     bin,
     { RSERVER_DOUBLE_RELEASE: release },
@@ -476,6 +477,31 @@ describe(
         await stopAndCheck(launched);
       } finally {
         await launched.stop();
+      }
+    });
+
+    test("password: a session cookie of the instance's last launch signs nobody in to the next", async () => {
+      const { victim } = users;
+      const options = { instance: 'pwkey', isolation: 'password' } as const;
+      const home = makeTempDir('rsp-victim-');
+      const first = await launchAs(victim, OLD, options, home);
+      let jar: Map<string, string>;
+      try {
+        jar = await openWith(first.socketPath, await first.signIn());
+      } finally {
+        await first.stop();
+      }
+      const second = await launchAs(victim, OLD, options, home);
+      try {
+        const page = await httpRequest(
+          { socketPath: second.socketPath },
+          { path: '/', headers: { Cookie: cookieHeader(jar), Host: 'h' } },
+        );
+        assert.equal(page.status, 302, 'the old cookie is no sign-in');
+        assert.match(page.headers.location ?? '', /auth-sign-in/);
+        await openWith(second.socketPath, await second.signIn());
+      } finally {
+        await second.stop();
       }
     });
 
