@@ -18,6 +18,15 @@ const KNOWN: { kind: string; pattern: RegExp; hint: (match: RegExpMatchArray) =>
       "rserver could not be put in a PID namespace of its own: raise user.max_user_namespaces, or keep unshare off rsession-proxy's PATH to have the watchdog end rserver's processes instead (rsession-proxy doctor).",
   },
   {
+    // Releases up to 2022.07 keep the key in a /tmp/rstudio-server that every user shares. Those
+    // that `--version` names get a private /tmp (or are refused), so this is a build whose
+    // version line names no release, with the host's /tmp.
+    kind: 'shared-tmp-key',
+    pattern: /Permission denied\) \[path: (\/tmp\/rstudio-server\/[^\]\s]*)/,
+    hint: (m) =>
+      `rserver cannot use ${m[1] ?? '/tmp/rstudio-server'}, in the /tmp that every user of this host shares, where releases up to 2022.07 keep their keys and another user's rserver came first. rsession-proxy gives those releases a private /tmp, but only when \`--version\` names one of them: use such a build, or RStudio Server 2022.12 or newer.`,
+  },
+  {
     // Seen only when the workaround was not made (config-dir.ts): it is made for the releases
     // that `--version` names, so this is a build whose version line names none.
     kind: 'session-rpc-key',

@@ -78,6 +78,10 @@ export class Supervisor extends EventEmitter implements Backend {
   #lastError: Error | undefined;
   #watch: NodeJS.Timeout | undefined;
   #checking: Promise<void> | undefined;
+  /** The running check was made for a refused connection. */
+  #checkingRefused = false;
+  /** A refused connection's check, made once the watch's running check is done. */
+  #refusedAfter: Promise<void> | undefined;
   #isolation: Isolation | undefined;
 
   constructor(options: SupervisorOptions = {}) {
@@ -289,9 +293,33 @@ export class Supervisor extends EventEmitter implements Backend {
     return this.#shareCheck(true);
   }
 
-  // Concurrent callers share one check.
+  // rserver has died and its exit is not reported yet: its socket refuses connections, and
+  // requests are to be told that it restarts, not that it is unreachable. Its exit may have been
+  // reported meanwhile, which says more.
+  #seeEnded(rserver: RServerProcess): void {
+    if (this.#state !== 'running' || this.#rserver !== rserver) return;
+    this.#lastError = new RSessionProxyError(
+      'ERSERVERCRASHED',
+      `rserver (pid ${rserver.pid}) has exited; it is started again.`,
+      { pid: rserver.pid },
+    );
+    this.#setState('stopping');
+  }
+
+  // Concurrent callers share one check. A refused connection needs a check that gives a dying
+  // rserver its moment: one that comes while the watch's own check runs waits for it, then
+  // makes its own (shared by the refusals that come meanwhile).
   #shareCheck(refused: boolean): Promise<void> {
-    this.#checking ??= this.#check(refused).finally(() => (this.#checking = undefined));
+    if (refused && this.#checking !== undefined && !this.#checkingRefused) {
+      this.#refusedAfter ??= this.#checking
+        .then(() => this.#shareCheck(true))
+        .finally(() => (this.#refusedAfter = undefined));
+      return this.#refusedAfter;
+    }
+    if (this.#checking === undefined) {
+      this.#checkingRefused = refused;
+      this.#checking = this.#check(refused).finally(() => (this.#checking = undefined));
+    }
     return this.#checking;
   }
 
@@ -299,11 +327,15 @@ export class Supervisor extends EventEmitter implements Backend {
   // moment before the process is seen dead, and a request in that moment is to be told that
   // rserver restarts, not that it is unreachable: a process still alive is given a moment.
   async #check(refused: boolean): Promise<void> {
-    // rserver that has exited removes its socket before it reports the exit: that is a crash,
-    // which its exit reports, not a temporary-file cleaner.
-    const exited = () => this.#rserver?.exitStatus !== undefined;
-    if (this.#state !== 'running' || exited()) return;
+    if (this.#state !== 'running') return;
     const rserver = this.#rserver;
+    // rserver that has exited removes its socket before its exit is reported (once what it
+    // started has been ended, in the namespace up to the grace period): that is a crash, which
+    // its exit reports, not a temporary-file cleaner; meanwhile requests are told it restarts.
+    if (rserver?.exitStatus !== undefined) {
+      this.#seeEnded(rserver);
+      return;
+    }
     // Refused by a socket that is there (not removed by a cleaner): rserver may be ending.
     const ending =
       refused &&
@@ -312,20 +344,10 @@ export class Supervisor extends EventEmitter implements Backend {
         () => false,
       ));
     if (rserver && !(await isStillAlive(rserver.pid, ending ? DYING_GRACE_MS : 0))) {
-      // Its exit may have been reported meanwhile.
-      if ((this.#state as BackendState) !== 'running' || exited() || this.#rserver !== rserver)
-        return;
-      // rserver itself has died, but its exit is reported only once what it started has been
-      // ended (in the namespace, up to the grace period): meanwhile its socket refuses
-      // connections, and requests are to be told that it restarts, not that it is unreachable.
-      this.#lastError = new RSessionProxyError(
-        'ERSERVERCRASHED',
-        `rserver (pid ${rserver.pid}) has exited; it is started again.`,
-        { pid: rserver.pid },
-      );
-      this.#setState('stopping');
+      this.#seeEnded(rserver);
       return;
     }
+    const exited = () => this.#rserver?.exitStatus !== undefined;
     for (const [path, what] of [
       [this.layout.dir, 'instance directory'],
       [this.layout.socketPath, 'socket'],

@@ -15,6 +15,11 @@ const cases: [string, string, RegExp][] = [
     /^RStudio Server 2026\.05 run as an ordinary user cannot read the root-owned \/var\/lib\/rstudio-server\/session-rpc-key .*only for an rserver whose `--version` names one of those releases: use such a build, or RStudio Server 2026\.08 or newer/,
   ],
   [
+    'shared-tmp-key',
+    `${at} system error 13 (Permission denied) [path: /tmp/rstudio-server/session-rpc-key]; OCCURRED AT x`,
+    /^rserver cannot use \/tmp\/rstudio-server\/session-rpc-key, in the \/tmp that every user .*2022\.12 or newer/,
+  ],
+  [
     'permission-denied',
     `${at} system error 13 (Permission denied) [path: /var/run/rstudio-server, description: x]; OCCURRED AT x`,
     /cannot write \/var\/run\/rstudio-server/,
