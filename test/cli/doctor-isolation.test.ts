@@ -3,13 +3,14 @@
 // or said to have no network when slirp4netns is missing), the password alone when asked for, and
 // a level it cannot have as something that blocks a start.
 import assert from 'node:assert/strict';
-import { accessSync, constants, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { CLI, CliProcess, makeCliEnv, runCli, type CliResult } from '../helpers/cli.js';
 import { waitForExit } from '../helpers/processes.js';
 import { FAKE_R, RSERVER_DOUBLE, makeVariantWriter } from '../helpers/rserver-double.js';
 import { isRoot, notRootReason } from '../helpers/users.js';
+import { canOpenTun } from '../helpers/slirp.js';
 
 const { root, env } = makeCliEnv();
 const variant = makeVariantWriter(root);
@@ -41,13 +42,7 @@ function findSlirps(): string[] {
 
 // Whether slirp4netns can give a namespace the network here: installed, the tun device usable.
 function canUseSlirp(): boolean {
-  if (findSlirps().length === 0) return false;
-  try {
-    accessSync('/dev/net/tun', constants.R_OK | constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
+  return findSlirps().length > 0 && canOpenTun();
 }
 
 // Runs doctor in a mount namespace of its own where every slirp4netns is /dev/null: as on a host

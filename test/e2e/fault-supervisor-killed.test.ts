@@ -6,15 +6,7 @@
 // So too for an rserver without --www-socket in a network namespace of its own: the relay in it,
 // slirp4netns outside it, and the namespace itself go with serve.
 import assert from 'node:assert/strict';
-import {
-  accessSync,
-  constants,
-  existsSync,
-  lstatSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-} from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { detectSandbox } from '../../lib/rserver/sandbox-detect.js';
@@ -25,7 +17,7 @@ import { makePathWithout } from '../helpers/sandbox-env.js';
 import { fetchServed, getServeStatus, signIn } from '../helpers/served.js';
 import { isAlive } from '../helpers/proc.js';
 import { writeRserverVariant } from '../helpers/rserver-double.js';
-import { SLIRP4NETNS, assertTapUp } from '../helpers/slirp.js';
+import { SLIRP4NETNS, assertTapUp, canOpenTun } from '../helpers/slirp.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 const here = await detectSandbox(process.env);
@@ -137,16 +129,6 @@ function slirpPidsFor(init: number): number[] {
   return pids;
 }
 
-// Whether this process may open the tun device slirp4netns needs (root always may).
-function tunOpen(): boolean {
-  try {
-    accessSync('/dev/net/tun', constants.R_OK | constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('serve SIGKILLed during a namespace run (an rserver without --www-socket)', () => {
   test(
     'nothing of the namespace, the relay, rserver, rsession or slirp4netns is left',
@@ -180,7 +162,7 @@ describe('serve SIGKILLed during a namespace run (an rserver without --www-socke
       const slirp = slirpPidsFor(init);
       // With slirp4netns installed (CI has it) it must be attached, not merely tried: the log
       // says so, one slirp4netns serves the namespace, and its tap device is up inside.
-      if (SLIRP4NETNS !== undefined && tunOpen()) {
+      if (SLIRP4NETNS !== undefined && canOpenTun()) {
         assert.match(first.stderr(), /R reaches the network through slirp4netns/);
         assert.doesNotMatch(first.stderr(), /R will not reach the internet/);
         assert.equal(slirp.length, 1, 'slirp4netns connects the namespace');

@@ -1,7 +1,7 @@
 // slirp4netns as the tests see it: where it is installed, and what it makes in a namespace.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** slirp4netns where the launcher looks for it (PATH, then the system directories); CI has it. */
@@ -15,6 +15,16 @@ export const SLIRP4NETNS = [
   .filter((dir) => dir !== '')
   .map((dir) => join(dir, 'slirp4netns'))
   .find((path) => existsSync(path));
+
+// Whether this process may open the tun device slirp4netns needs (root always may).
+export function canOpenTun(): boolean {
+  try {
+    accessSync('/dev/net/tun', constants.R_OK | constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 // The tap device slirp4netns configures is up in the network namespace of `pid`, with
 // slirp4netns's address and the default route through it (seen from inside, with nsenter).
