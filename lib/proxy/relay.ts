@@ -7,8 +7,8 @@ import { getResponseHeaders } from './response-headers.js';
 
 // rserver's answer to a plain request (http-proxy's 'proxyRes' hook; it leaves the response to
 // us, selfHandleResponse): the status and the headers the client may see, in one writeHead from
-// rserver's raw headers, and the body streamed as it comes (a download's past node:http's
-// streams: raw-body.ts).
+// rserver's raw headers, and the body streamed as it comes (relayBody; a download's past
+// node:http's streams: raw-body.ts).
 export function relayResponse(exchange: Exchange, req: IncomingMessage, proxyRes: IncomingMessage) {
   const { res } = exchange;
   exchange.proxyRes = proxyRes;
@@ -22,8 +22,34 @@ export function relayResponse(exchange: Exchange, req: IncomingMessage, proxyRes
   writeHead(res, proxyRes.statusCode ?? 502, proxyRes.statusMessage, headers);
   attachExchange(proxyRes, exchange);
   proxyRes.on('close', onResponseClose);
-  if (rawLength === undefined) proxyRes.pipe(res);
+  if (rawLength === undefined) relayBody(proxyRes);
   else relayRawBody(res, proxyRes, rawLength);
+}
+
+// The body, chunk by chunk, paused while the client's socket is full. Not pipe(): for every
+// answer it adds seven listeners to the two streams and removes them again at the end, which
+// for the small answers most requests get (RPC replies) is more work than the answer itself.
+// A client that leaves, or a body broken off, ends the exchange (exchange.ts, onResponseClose
+// below), which destroys both streams.
+function relayBody(proxyRes: IncomingMessage): void {
+  proxyRes.on('data', onBodyData);
+  proxyRes.on('end', onBodyEnd);
+}
+
+function onBodyData(this: IncomingMessage, chunk: Buffer): void {
+  const res = getExchange(this)?.res;
+  if (res === undefined) {
+    this.destroy();
+    return;
+  }
+  if (!res.write(chunk)) {
+    this.pause();
+    res.once('drain', () => this.resume());
+  }
+}
+
+function onBodyEnd(this: IncomingMessage): void {
+  getExchange(this)?.res?.end();
 }
 
 // rserver went away mid-body: the client must see the connection end, not wait forever.

@@ -67,6 +67,7 @@ export class Supervisor extends EventEmitter implements Backend {
   #instance: OpenInstance | undefined;
   #opening: Promise<OpenInstance> | undefined;
   #rserver: RServerProcess | undefined;
+  #endpoint: { readonly socketPath: string } | undefined;
   #readySince: Date | undefined;
   #starting: Promise<RServerProcess> | undefined;
   /** A lost instance being closed: nothing may open it again before. */
@@ -174,10 +175,19 @@ export class Supervisor extends EventEmitter implements Backend {
     options: { signal?: AbortSignal | undefined } = {},
   ): Promise<{ socketPath: string }> {
     if (this.#closed) throw new RSessionProxyError('ECLOSED', 'The supervisor was closed.');
-    if (this.#rserver && this.#state === 'running') return { socketPath: this.#rserver.socketPath };
+    if (this.#rserver && this.#state === 'running') return this.#endpointOf(this.#rserver);
     this.#starting ??= this.#start().finally(() => (this.#starting = undefined));
     const rserver = await abortable(this.#starting, options.signal);
-    return { socketPath: rserver.socketPath };
+    return this.#endpointOf(rserver);
+  }
+
+  // One object for as long as the socket's path stays the same: every request asks, and the
+  // adapter's pool then sees the same endpoint without comparing (lib/proxy/agent.ts).
+  #endpointOf(rserver: RServerProcess): { readonly socketPath: string } {
+    if (this.#endpoint?.socketPath !== rserver.socketPath) {
+      this.#endpoint = Object.freeze({ socketPath: rserver.socketPath });
+    }
+    return this.#endpoint;
   }
 
   async #start(): Promise<RServerProcess> {

@@ -35,6 +35,7 @@ export interface TinyBackend {
 //   GET  /redirect?to=URL  → 302 Location: URL
 //   GET  /cookies          → 200 with three Set-Cookie headers and X-RS-CSRF-Token
 //   GET  /stream?size=N    → N bytes, streamed in 64 KiB chunks as the client reads
+//        &chunked=1        → the same without Content-Length (Transfer-Encoding: chunked)
 //   POST /upload           → JSON {bytes, sha256} of the body
 //   GET  /hang             → headers, then nothing more (a long poll)
 //   GET  /silent           → never answers at all
@@ -105,7 +106,7 @@ function route(req: IncomingMessage, res: ServerResponse): void {
       res.end('ok');
       return;
     case '/stream':
-      stream(res, Number(url.searchParams.get('size') ?? 0));
+      stream(res, Number(url.searchParams.get('size') ?? 0), url.searchParams.has('chunked'));
       return;
     case '/upload':
       upload(req, res);
@@ -133,11 +134,11 @@ function route(req: IncomingMessage, res: ServerResponse): void {
 }
 
 // Writes `size` bytes as fast as the reader takes them, never more than one chunk ahead.
-function stream(res: ServerResponse, size: number): void {
+function stream(res: ServerResponse, size: number, chunked: boolean): void {
   const chunk = Buffer.alloc(64 * 1024, 'r');
   res.writeHead(200, {
     'content-type': 'application/octet-stream',
-    'content-length': String(size),
+    ...(chunked ? {} : { 'content-length': String(size) }),
   });
   streamBytes(res, size, chunk);
 }
