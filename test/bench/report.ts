@@ -2,19 +2,10 @@ import { formatValue } from './chart.js';
 import { CONTENDER_LABELS } from './contenders.js';
 import { checkFloors } from './floors.js';
 import { renderLearned, renderMethod } from './learned.js';
+import { cell, table } from './markdown.js';
 import { renderSlurm } from './slurm-report.js';
 import { KIB_TO_MB, METRICS, summarize, summarizeColdStart, type Results } from './results.js';
-import { spread, type Spread } from './stats.js';
-
-const cell = (figure: Spread | undefined, digits: number) =>
-  figure === undefined
-    ? 'n/a'
-    : `**${formatValue(figure.median, digits)}** (${formatValue(figure.min, digits)}–${formatValue(figure.max, digits)})`;
-
-function table(header: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
-}
+import { spread } from './stats.js';
 
 function renderMachine(results: Results): string {
   const { machine } = results;

@@ -1,5 +1,6 @@
 // The Slurm section of docs/benchmarks.md and its floors (issue #15), from the results alone.
 import { formatValue } from './chart.js';
+import { cell, table } from './markdown.js';
 import type { Results } from './results.js';
 import type { SlurmResults, SlurmRound } from './slurm.js';
 import { spread, type Spread } from './stats.js';
@@ -10,11 +11,6 @@ export interface SlurmFloor {
   figure: string;
   met: boolean | undefined;
 }
-
-const cell = (figure: Spread | undefined, digits: number) =>
-  figure === undefined || !Number.isFinite(figure.median)
-    ? 'n/a'
-    : `**${formatValue(figure.median, digits)}** (${formatValue(figure.min, digits)}–${formatValue(figure.max, digits)})`;
 
 function over(
   slurm: SlurmResults,
@@ -57,11 +53,6 @@ export function checkSlurmFloors(slurm: SlurmResults): SlurmFloor[] {
       met: download ? download.median >= 100 : undefined,
     },
   ];
-}
-
-function table(header: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
 // "## Through a Slurm job": the start and its parts, a new step's first byte, requests and
