@@ -18,6 +18,7 @@ import { parseCpuTicks, parseSmapsRollup, parseStatusMemory } from './proc-stats
 import { renderReport } from './report.js';
 import type { ContenderRun, Results } from './results.js';
 import { getRoundOrder } from './rounds.js';
+import { getStealShare, parseCpuTimes } from './steal-time.js';
 import { createBenchBackend, TINY_BODY } from './servers/backend-app.js';
 import { listenOn } from './servers/announce.js';
 import { median, percentile, spread } from './stats.js';
@@ -256,4 +257,19 @@ test('the report and the chart render from results alone', () => {
   assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
   assert.ok(svg.trimEnd().endsWith('</svg>'));
   assert.equal(checkFloors(results).filter((check) => check.met === undefined).length, 0);
+});
+
+test("the steal share comes from /proc/stat's cpu line, and is undefined without a steal field", () => {
+  const at = (user: number, idle: number, steal: number) =>
+    `cpu  ${user} 0 300 ${idle} 10 0 50 ${steal} 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\nintr 12345\n`;
+  const before = parseCpuTimes(at(1000, 5000, 40));
+  assert.deepEqual(before, { steal: 40, total: 6400 });
+  // 600 ticks went by, 150 of them stolen; guest (the 9th field) is in user and not added again.
+  const after = parseCpuTimes(at(1300, 5150, 190).replace(/ 0 0\ncpu0/, ' 77 0\ncpu0'));
+  assert.deepEqual(after, { steal: 190, total: 7000 });
+  assert.equal(getStealShare(before, after), 0.25);
+  assert.equal(parseCpuTimes('cpu  1 2 3 4 5 6 7\n'), undefined);
+  assert.equal(parseCpuTimes('cpu0 1 2 3 4 5 6 7 8\n'), undefined);
+  assert.equal(getStealShare(before, undefined), undefined);
+  assert.equal(getStealShare(before, before), undefined);
 });

@@ -4,6 +4,7 @@ import { HEADERS_ENV } from './clients/headers.js';
 import type { Contender } from './contenders.js';
 import { readCpuSeconds, readMemory, sampleRss } from './proc-stats.js';
 import { runCommand, startProcess } from './processes.js';
+import { getStealShare, readCpuTimes } from './steal-time.js';
 import { runWrk, type HttpResult } from './wrk.js';
 
 const WS_LOAD = fileURLToPath(new URL('./clients/ws-load.js', import.meta.url));
@@ -64,9 +65,12 @@ export async function openIdleSockets(contender: Contender, count: number): Prom
 export interface HttpMeasurement extends HttpResult {
   /** The proxy's CPU time per request, in µs (both nginx processes; undefined for direct). */
   cpuUsPerRequest: number | undefined;
+  /** The machine's CPU time the host took during the run, 0-1 (absent in older runs, and
+   * wherever /proc/stat has no steal field). */
+  stealShare?: number | undefined;
 }
 
-// One wrk run against GET /, with the proxy's CPU time over it.
+// One wrk run against GET /, with the proxy's CPU time over it and the host's steal.
 export async function measureHttp(
   contender: Contender,
   wrk: { path: string; script: string },
@@ -75,6 +79,7 @@ export async function measureHttp(
 ): Promise<HttpMeasurement> {
   const pids = contender.proxyPids;
   const cpuBefore = pids.length > 0 ? readCpuSeconds(pids) : 0;
+  const machineBefore = readCpuTimes();
   const result = await runWrk({
     wrk: wrk.path,
     script: wrk.script,
@@ -83,12 +88,13 @@ export async function measureHttp(
     connections,
     seconds,
   });
+  const stealShare = getStealShare(machineBefore, readCpuTimes());
   if (result.errors > 0) {
     throw new Error(`${contender.name}: ${result.errors} errors in ${result.requests} requests`);
   }
   const cpu = pids.length > 0 ? readCpuSeconds(pids) - cpuBefore : undefined;
   const cpuUsPerRequest = cpu === undefined ? undefined : (cpu * 1e6) / result.requests;
-  return { ...result, cpuUsPerRequest };
+  return { ...result, cpuUsPerRequest, stealShare };
 }
 
 export interface WsEchoResult {

@@ -4,8 +4,15 @@ import { checkFloors } from './floors.js';
 import { renderLearned, renderMethod } from './learned.js';
 import { cell, table } from './markdown.js';
 import { renderSlurm } from './slurm-report.js';
+import { describeSteal } from './steal-time.js';
 import { KIB_TO_MB, METRICS, summarize, summarizeColdStart, type Results } from './results.js';
 import { spread } from './stats.js';
+
+// Over every wrk run of the rounds.
+function describeRunsSteal(results: Results): string {
+  const runs = [...results.runs.flatMap((run) => [run.http1, run.http32])];
+  return describeSteal(runs.map((run) => run?.stealShare)) ?? 'not recorded';
+}
 
 function renderMachine(results: Results): string {
   const { machine } = results;
@@ -18,6 +25,7 @@ function renderMachine(results: Results): string {
       ['Node.js', machine.node],
       ['nginx', machine.nginx ?? 'not installed'],
       ['wrk', machine.wrk ?? 'not installed'],
+      ['CPU time the host took away (steal) during a wrk run', describeRunsSteal(results)],
       [
         'load average (1 min): at the start, at the end of the run',
         `${machine.loadAtStart}, ${machine.loadAtEnd ?? 'n/a'} (the bench's own work included; 2 cores)`,
