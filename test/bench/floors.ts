@@ -1,4 +1,5 @@
 import { CONTENDER_LABELS, type ContenderName } from './contenders.js';
+import { getPassRatios, isPassFigure, summarizePasses } from './pass-ratios.js';
 import { summarize, type Results } from './results.js';
 
 /** One of the issue's floors, checked for one contender against this run's figures. */
@@ -18,7 +19,7 @@ export interface FloorCheck {
  */
 export const FLAT_RSS_MB = 10;
 
-/** A floor that is a ratio of two contenders' medians within the run (issue #12). */
+/** A floor on the ratio of a contender's figure to another's in the same run (issue #12). */
 export interface RatioFloor {
   key: string;
   /** What the figure is compared with. */
@@ -86,23 +87,56 @@ export function describeRatioFloor(floor: RatioFloor): string {
   return `${floor.what} ${bound} ${CONTENDER_LABELS[floor.reference]}'s`;
 }
 
+const unitOf = (key: string) =>
+  key === 'download' ? ' MB/s' : key.startsWith('p') ? ' ms' : ' req/s';
+const digitsOf = (key: string) => (key.startsWith('p') ? 3 : 0);
+const showRatio = (floor: RatioFloor, ratio: number) =>
+  floor.kind === 'min' ? pct(ratio) : `${ratio.toFixed(2)}×`;
+const meets = (floor: RatioFloor, ratio: number) =>
+  floor.kind === 'min' ? ratio >= floor.bound : ratio <= floor.bound;
+const versus = (key: string, mine: number, theirs: number) =>
+  `${mine.toFixed(digitsOf(key))} vs ${theirs.toFixed(digitsOf(key))}${unitOf(key)}`;
+
+// From the back-to-back passes (paired.ts), where there are any for both: the median of the
+// ratios within each pass, which the machine's drift between passes leaves alone.
+function checkPassRatio(
+  results: Results,
+  contender: ContenderName,
+  floor: RatioFloor,
+): FloorCheck | undefined {
+  const samples = results.paired ?? [];
+  if (!isPassFigure(floor.key)) return undefined;
+  const ratios = getPassRatios(samples, contender, floor.reference, floor.key);
+  const mine = summarizePasses(samples, contender, floor.key)?.median;
+  const theirs = summarizePasses(samples, floor.reference, floor.key)?.median;
+  if (ratios === undefined || mine === undefined || theirs === undefined) return undefined;
+  const range = `${showRatio(floor, ratios.min)}–${showRatio(floor, ratios.max)}`;
+  return {
+    floor: describeRatioFloor(floor),
+    contender,
+    figure: `${showRatio(floor, ratios.median)} (median of ${ratios.values.length} passes; passes ${range}; medians ${versus(floor.key, mine, theirs)})`,
+    met: meets(floor, ratios.median),
+  };
+}
+
+// The median of the rounds against the reference's: what runs from before the passes have, and
+// what the download floor uses.
 function checkRatio(results: Results, contender: ContenderName, floor: RatioFloor): FloorCheck {
+  const paired = checkPassRatio(results, contender, floor);
+  if (paired !== undefined) return paired;
   const mine = summarize(results, contender, floor.key)?.median;
   const theirs = summarize(results, floor.reference, floor.key)?.median;
   const base = { floor: describeRatioFloor(floor), contender };
   if (mine === undefined || theirs === undefined) return { ...base, figure: 'n/a', met: undefined };
   const ratio = mine / theirs;
-  const unit = floor.key === 'download' ? ' MB/s' : floor.key.startsWith('p') ? ' ms' : '';
-  const digits = floor.key.startsWith('p') ? 3 : 0;
-  const shown = floor.kind === 'min' ? pct(ratio) : `${ratio.toFixed(2)}×`;
   return {
     ...base,
-    figure: `${shown} (${mine.toFixed(digits)} vs ${theirs.toFixed(digits)}${unit})`,
-    met: floor.kind === 'min' ? ratio >= floor.bound : ratio <= floor.bound,
+    figure: `${showRatio(floor, ratio)} (${versus(floor.key, mine, theirs)})`,
+    met: meets(floor, ratio),
   };
 }
 
-// The issue's floors, for the adapter and for serve, medians against medians of the same run.
+// The issue's floors, for the adapter and for serve, against other contenders of the same run.
 export function checkFloors(results: Results): FloorCheck[] {
   const checks: FloorCheck[] = [];
   const proxies = (['adapter', 'serve'] as const).filter((name) =>

@@ -15,8 +15,11 @@ import { CONTENDERS, FAKE_RSERVER } from './contenders.js';
 import { checkFloors } from './floors.js';
 import { renderNginxConfig } from './nginx.js';
 import { parseCpuTicks, parseSmapsRollup, parseStatusMemory } from './proc-stats.js';
+import { parseOptions } from './options.js';
+import { getPairedContenders } from './paired.js';
+import { getPassRatios } from './pass-ratios.js';
 import { renderReport } from './report.js';
-import type { ContenderRun, Results } from './results.js';
+import type { ContenderRun, PairedSample, Results } from './results.js';
 import { getRoundOrder } from './rounds.js';
 import { getStealShare, parseCpuTimes } from './steal-time.js';
 import { createBenchBackend, TINY_BODY } from './servers/backend-app.js';
@@ -272,4 +275,129 @@ test("the steal share comes from /proc/stat's cpu line, and is undefined without
   assert.equal(parseCpuTimes('cpu0 1 2 3 4 5 6 7 8\n'), undefined);
   assert.equal(getStealShare(before, undefined), undefined);
   assert.equal(getStealShare(before, before), undefined);
+});
+
+test('back-to-back passes need plain http-proxy and one contender held to it', () => {
+  assert.deepEqual(getPairedContenders(['serve', 'nginx', 'httpProxy', 'adapter']), [
+    'httpProxy',
+    'adapter',
+    'serve',
+  ]);
+  assert.deepEqual(getPairedContenders(['adapter', 'serve']), []);
+  assert.deepEqual(getPairedContenders(['httpProxy', 'nginx']), []);
+  assert.equal(parseOptions(['--paired-passes', '5'], '/r').settings.pairedPasses, 5);
+  assert.equal(parseOptions([], '/r').settings.pairedPasses, 3);
+  assert.throws(() => parseOptions(['--paired-passes', '0'], '/r'), /--paired-passes/);
+});
+
+// One contender's wrk figures in one pass: `rps` at 32 connections, `p50` and `p99` at 1.
+function sample(
+  contender: PairedSample['contender'],
+  round: number,
+  pass: number,
+  figures: { rps: number; p50: number; p99: number },
+): PairedSample {
+  const http = (connections: number, rps: number, p50Ms: number, p99Ms: number) => ({
+    connections,
+    requests: rps * 5,
+    rps,
+    p50Ms,
+    p90Ms: p50Ms,
+    p99Ms,
+    meanMs: p50Ms,
+    maxMs: p99Ms,
+    errors: 0,
+    cpuUsPerRequest: 50,
+    stealShare: 0.1 * pass,
+  });
+  return {
+    round,
+    pass,
+    contender,
+    http1: http(1, 5000, figures.p50, figures.p99),
+    http32: http(32, figures.rps, 1, 2),
+  };
+}
+
+// Three passes in which the machine ran at 1×, 2× and 4× the speed: plain http-proxy's req/s
+// follows it, and so does each proxy's, to `share` of plain http-proxy's in every pass but the
+// second, where it got `second`.
+function passes(share: number, second: number): PairedSample[] {
+  const speeds = [100, 200, 400];
+  return speeds.flatMap((speed, index) => {
+    const mine = index === 1 ? second : share;
+    const latency = { p50: 0.2 / (speed / 100), p99: 0.5 / (speed / 100) };
+    return [
+      sample('httpProxy', 1, index + 1, { rps: speed, ...latency }),
+      sample('adapter', 1, index + 1, {
+        rps: speed * mine,
+        p50: latency.p50 * 1.1,
+        p99: latency.p99 * 1.2,
+      }),
+      sample('serve', 1, index + 1, { rps: speed * mine, p50: latency.p50, p99: latency.p99 }),
+    ];
+  });
+}
+
+const floorFor = (results: Results, contender: string, prefix: string) => {
+  const check = checkFloors(results).find(
+    (candidate) => candidate.contender === contender && candidate.floor.startsWith(prefix),
+  );
+  assert.ok(check, `no ${prefix} floor for ${contender}`);
+  return check;
+};
+
+test('the request floors are the median of per-pass ratios, where there are passes', () => {
+  // Passes at 95%, 75%, 95%: the median ratio is 95%, while the medians (150 against 200)
+  // are 75% of each other.
+  const meets = { ...fakeResults(), paired: passes(0.95, 0.75) };
+  assert.deepEqual(
+    getPassRatios(meets.paired, 'adapter', 'httpProxy', 'rps32')?.values,
+    [0.95, 0.75, 0.95],
+  );
+  const rps = floorFor(meets, 'adapter', 'requests/s');
+  assert.equal(rps.met, true);
+  assert.match(
+    rps.figure,
+    /^95% \(median of 3 passes; passes 75%–95%; medians 150 vs 200 req\/s\)$/,
+  );
+  const p50 = floorFor(meets, 'adapter', 'p50');
+  assert.equal(p50.met, true);
+  assert.match(p50.figure, /^1\.10× \(median of 3 passes; passes 1\.10×–1\.10×;/);
+  assert.equal(floorFor(meets, 'adapter', 'p99').met, true);
+  assert.equal(floorFor(meets, 'serve', 'requests/s').met, true);
+  // 80% in two passes of three: below the adapter's 90% and serve's 85%, whatever the third.
+  const misses = { ...fakeResults(), paired: passes(0.8, 1.2) };
+  assert.equal(floorFor(misses, 'adapter', 'requests/s').met, false);
+  assert.match(floorFor(misses, 'adapter', 'requests/s').figure, /^80% \(median of 3 passes;/);
+  assert.equal(floorFor(misses, 'serve', 'requests/s').met, false);
+  // The download floor is against nginx's rounds, passes or not.
+  assert.equal(
+    floorFor(misses, 'adapter', 'download').figure,
+    floorFor(fakeResults(), 'adapter', 'download').figure,
+  );
+});
+
+test('the report shows the passes, and a run from before them renders with ratios of medians', () => {
+  const withPasses = { ...fakeResults(), paired: passes(0.95, 0.75) };
+  withPasses.settings.pairedPasses = 3;
+  const report = renderReport(withPasses);
+  assert.match(report, /^## Back-to-back passes$/m);
+  assert.match(report, /^\| adapter \| \*\*150\*\* \(95–380\) \|.* \| \*\*95%\*\* \(75%–95%\) \|/m);
+  assert.match(report, /steal, from `\/proc\/stat`\) during each of\s+these wrk runs: 20\.0% at/);
+  assert.match(report, /\*\*Request floors, from back-to-back passes\.\*\*/);
+
+  // fakeResults() is shaped like a JSON from before the passes: no `paired`, no steal.
+  const old = fakeResults();
+  assert.equal('paired' in old, false);
+  const oldReport = renderReport(old);
+  assert.doesNotMatch(oldReport, /Back-to-back passes/);
+  assert.match(
+    oldReport,
+    /\| CPU time the host took away \(steal\) during a wrk run \| not recorded \|/,
+  );
+  const rps = floorFor(old, 'adapter', 'requests/s');
+  assert.equal(rps.figure, '100% (2000 vs 2000 req/s)');
+  assert.equal(rps.met, true);
+  assert.equal(checkFloors(old).filter((check) => check.met === undefined).length, 0);
 });

@@ -14,6 +14,19 @@ const signedMb = (value: number | undefined) =>
 const pct = (part: number | undefined, whole: number | undefined) =>
   part === undefined || whole === undefined ? 'n/a' : `${Math.round((part / whole) * 100)}%`;
 
+// Why the request floors come from the passes, for a run that has them.
+function renderPassesMethod(results: Results): string {
+  if ((results.paired ?? []).length === 0) return '';
+  const passes = results.settings.pairedPasses ?? 0;
+  return `- **Request floors, from back-to-back passes.** This machine's speed drifts between rounds
+  (its host takes a varying share of the CPU), and a round measures two proxies' requests half a
+  minute apart; so the floors against plain http-proxy compare figures taken seconds apart. In
+  each round, plain http-proxy, the adapter and serve run side by side for ${passes} passes; a pass
+  measures each in turn (the order rotates), and a floor's figure is the median over the passes
+  of each pass's ratio.
+`;
+}
+
 // How the figures were taken: what each contender is, and what each figure means.
 export function renderMethod(results: Results): string {
   const { settings } = results;
@@ -58,7 +71,7 @@ ${(results.nginxConfig ?? '').trimEnd().replace(/^/gm, '  ')}
 - **Rounds.** ${settings.repeats} rounds; in each, the order of the contenders rotates, every
   process is fresh, and each figure is taken once. The tables give the median of the rounds and
   the smallest and largest value.
-- **Memory**, for all proxies at once: each is started and sent one request, then left alone for
+${renderPassesMethod(results)}- **Memory**, for all proxies at once: each is started and sent one request, then left alone for
   ${settings.idleMs / 1000} s before its idle RSS is read (V8 gives memory back only some seconds
   after the last allocation: the "right after" row shows by how much). Then ${settings.idleSockets}
   WebSockets are opened through each (50 handshakes at a time) and left silent for another
@@ -101,7 +114,11 @@ function describeRequestFloors(results: Results): string {
   if (missed.length === 0) {
     return '**The adapter meets its request floors against plain http-proxy on this run:** what it does for RStudio above the engine costs less than the floors allow.';
   }
-  return `**The adapter misses ${missed.map((check) => `${check.floor} (${check.figure})`).join(' and ')} on this run.** Compare the rounds' ranges above: where plain http-proxy's own figure moved as much from one round to the next, the machine decided it, not the adapter.`;
+  const misses = `**The adapter misses ${missed.map((check) => `${check.floor} (${check.figure})`).join(' and ')} on this run.**`;
+  if ((results.paired ?? []).length > 0) {
+    return `${misses} Each figure compares the two measured seconds apart, pass by pass: the passes' range says how much the machine still moved the ratio.`;
+  }
+  return `${misses} Compare the rounds' ranges above: where plain http-proxy's own figure moved as much from one round to the next, the machine decided it, not the adapter.`;
 }
 
 function describeDownload(results: Results): string {

@@ -70,6 +70,22 @@ export interface HttpMeasurement extends HttpResult {
   stealShare?: number | undefined;
 }
 
+// A second of wrk at 32 connections, not recorded: the JIT of the Node.js contenders is hot
+// before anything is.
+export async function warmUpHttp(
+  contender: Contender,
+  wrk: { path: string; script: string },
+): Promise<void> {
+  await runWrk({
+    wrk: wrk.path,
+    script: wrk.script,
+    url: `${contender.origin}/`,
+    headers: contender.headers,
+    connections: 32,
+    seconds: 1,
+  });
+}
+
 // One wrk run against GET /, with the proxy's CPU time over it and the host's steal.
 export async function measureHttp(
   contender: Contender,

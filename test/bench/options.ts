@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import type { ContenderName } from './contenders.js';
 import { CONTENDERS } from './contenders.js';
 import { IDLE_MS } from './measure.js';
+import { PAIRED_PASSES } from './paired.js';
 import type { Settings } from './results.js';
 
 export interface BenchOptions {
@@ -25,6 +26,9 @@ export const USAGE = `npm run bench -- [options]
                    $TMPDIR/rsession-proxy-bench/ rather than docs/
   --repeats N      rounds, each contender once per round (default 3, at least 3 for the docs)
   --seconds S      length of each wrk and WebSocket echo run (default 5)
+  --paired-passes N
+                   back-to-back passes per round of plain http-proxy, the adapter and
+                   serve, which the request floors come from (default ${PAIRED_PASSES})
   --only a,b       contenders among ${CONTENDERS.join(', ')}
   --out DIR        where benchmarks.json/.md/.svg go (default docs/)
   --report         only regenerate benchmarks.md and .svg from DIR/benchmarks.json
@@ -39,6 +43,7 @@ const FULL: Settings = {
   idleSockets: 1000,
   idleMs: IDLE_MS,
   coldStarts: 5,
+  pairedPasses: PAIRED_PASSES,
 };
 const QUICK: Settings = {
   ...FULL,
@@ -64,6 +69,7 @@ export function parseOptions(argv: readonly string[], root: string): BenchOption
       quick: { type: 'boolean' },
       repeats: { type: 'string' },
       seconds: { type: 'string' },
+      'paired-passes': { type: 'string' },
       only: { type: 'string' },
       out: { type: 'string' },
       report: { type: 'boolean' },
@@ -86,6 +92,7 @@ export function parseOptions(argv: readonly string[], root: string): BenchOption
       ...base,
       repeats: positiveInteger(values.repeats, 'repeats', base.repeats),
       seconds: positiveInteger(values.seconds, 'seconds', base.seconds),
+      pairedPasses: positiveInteger(values['paired-passes'], 'paired-passes', PAIRED_PASSES),
     },
     only: only as ContenderName[],
     outDir:

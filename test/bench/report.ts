@@ -3,14 +3,18 @@ import { CONTENDER_LABELS } from './contenders.js';
 import { checkFloors } from './floors.js';
 import { renderLearned, renderMethod } from './learned.js';
 import { cell, table } from './markdown.js';
+import { renderPaired } from './paired-report.js';
 import { renderSlurm } from './slurm-report.js';
 import { describeSteal } from './steal-time.js';
 import { KIB_TO_MB, METRICS, summarize, summarizeColdStart, type Results } from './results.js';
 import { spread } from './stats.js';
 
-// Over every wrk run of the rounds.
+// Over every wrk run, the rounds' and the passes'.
 function describeRunsSteal(results: Results): string {
-  const runs = [...results.runs.flatMap((run) => [run.http1, run.http32])];
+  const runs = [
+    ...results.runs.flatMap((run) => [run.http1, run.http32]),
+    ...(results.paired ?? []).flatMap((sample) => [sample.http1, sample.http32]),
+  ];
   return describeSteal(runs.map((run) => run?.stealShare)) ?? 'not recorded';
 }
 
@@ -97,6 +101,7 @@ ${results.skipped.length > 0 ? `\nSkipped: ${results.skipped.join('; ')}.\n` : '
 
 ${renderFloors(results)}
 
+${renderPaired(results)}
 ## Cold start
 
 ${renderColdStart(results)}
@@ -108,7 +113,7 @@ ${renderMethod(results)}
 
 \`\`\`sh
 npm ci
-npm run bench            # about ten minutes; writes docs/benchmarks.{json,md,svg}
+npm run bench            # about a quarter of an hour; writes docs/benchmarks.{json,md,svg}
 npm run bench -- --quick # shorter runs, for a first look; writes to $TMPDIR/rsession-proxy-bench/
 node dist/test/bench/run.js --report   # the .md and .svg again from docs/benchmarks.json
 \`\`\`

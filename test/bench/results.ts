@@ -16,6 +16,9 @@ export interface Settings {
   /** How long a proxy is left alone before its idle memory is read (see IDLE_MS). */
   idleMs: number;
   coldStarts: number;
+  /** Back-to-back passes per round for the request floors (see paired.ts); absent in runs from
+   * before there were any. */
+  pairedPasses?: number | undefined;
 }
 
 /** A proxy's memory at rest, read after it was left alone for `idleMs`. */
@@ -51,6 +54,16 @@ export interface ContenderRun {
   download: DownloadResult;
 }
 
+/** One contender's wrk runs in one back-to-back pass (see paired.ts). */
+export interface PairedSample {
+  round: number;
+  /** The pass within its round, from 1. */
+  pass: number;
+  contender: ContenderName;
+  http1: HttpMeasurement;
+  http32: HttpMeasurement;
+}
+
 export interface ColdStartSeries {
   /** What served as rserver: the bench backend, or the rserver test double. */
   rserver: 'bench backend' | 'rserver double';
@@ -68,6 +81,8 @@ export interface Results {
   skipped: string[];
   nginxConfig: string | undefined;
   runs: ContenderRun[];
+  /** The back-to-back passes the request floors come from; absent in runs from before them. */
+  paired?: PairedSample[] | undefined;
   coldStart: ColdStartSeries[];
   /** The Slurm path (test/bench/slurm.ts), when it ran. */
   slurm?: SlurmResults | undefined;

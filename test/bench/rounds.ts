@@ -13,12 +13,12 @@ import {
   measureWsEcho,
   openIdleSockets,
   settledRssKb,
+  warmUpHttp,
   type IdleSockets,
 } from './measure.js';
 import { readMemory, readMemoryShares } from './proc-stats.js';
 import type { ColdStartSeries, ContenderRun, MemoryResult, Settings } from './results.js';
 import type { Tools } from './tools.js';
-import { runWrk } from './wrk.js';
 
 export interface RoundContext {
   dir: string;
@@ -113,9 +113,7 @@ export async function runLoadPhase(name: ContenderName, context: RoundContext): 
     let http32;
     if (tools.wrk !== undefined && wrkScript !== undefined) {
       const wrk = { path: tools.wrk, script: wrkScript };
-      const url = `${contender.origin}/`;
-      const headers = contender.headers;
-      await runWrk({ wrk: wrk.path, script: wrkScript, url, headers, connections: 32, seconds: 1 });
+      await warmUpHttp(contender, wrk);
       http1 = await measureHttp(contender, wrk, 1, settings.seconds);
       http32 = await measureHttp(contender, wrk, 32, settings.seconds);
     }

@@ -11,9 +11,10 @@ import { checkFloors } from './floors.js';
 import { describeMachine, readLoadAverage } from './machine.js';
 import { renderNginxConfig } from './nginx.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
+import { getPairedContenders, runPairedPhase } from './paired.js';
 import { stopAllOnExit } from './processes.js';
 import { renderReport } from './report.js';
-import type { ContenderRun, Results } from './results.js';
+import type { ContenderRun, PairedSample, Results } from './results.js';
 import { getRoundOrder, runColdStarts, runLoadPhase, runMemoryPhase } from './rounds.js';
 import { getSlurmSkipReason, runSlurmSection } from './slurm.js';
 import { checkSlurmFloors } from './slurm-report.js';
@@ -43,7 +44,12 @@ async function measure(options: BenchOptions): Promise<Results> {
       wrkScript: tools.wrk === undefined ? undefined : await writeWrkScript(dir),
       log,
     };
+    const paired = getPairedContenders(contenders);
+    if (paired.length === 0 && contenders.some((name) => name === 'adapter' || name === 'serve')) {
+      skipped.push('back-to-back passes (plain http-proxy, their reference, is not in the run)');
+    }
     const runs: ContenderRun[] = [];
+    const passes: PairedSample[] = [];
     for (let round = 1; round <= settings.repeats; round++) {
       log(`round ${round} of ${settings.repeats}`);
       const order = getRoundOrder<ContenderName>(contenders, round - 1);
@@ -54,6 +60,7 @@ async function measure(options: BenchOptions): Promise<Results> {
       for (const name of order) {
         runs.push({ ...(await runLoadPhase(name, context)), round, memory: memory.get(name) });
       }
+      passes.push(...(await runPairedPhase(paired, round, context)));
     }
     const coldStart = contenders.includes('serve') ? await runColdStarts(context) : [];
     const slurmSkip = options.slurm ? getSlurmSkipReason() : 'the Slurm path (--no-slurm)';
@@ -74,6 +81,7 @@ async function measure(options: BenchOptions): Promise<Results> {
         ? renderNginxConfig({ dir: '<dir>', port: '<port>', socketPath: '<dir>/backend.sock' })
         : undefined,
       runs,
+      paired: passes.length > 0 ? passes : undefined,
       coldStart,
       slurm,
     };

@@ -1,0 +1,55 @@
+// The back-to-back section of docs/benchmarks.md: the passes the request floors come from.
+import { CONTENDER_LABELS } from './contenders.js';
+import { cell, table } from './markdown.js';
+import { PAIRED_CONTENDERS } from './paired.js';
+import { getPassRatios, summarizePasses, type PassFigure } from './pass-ratios.js';
+import { getMetric, type Results } from './results.js';
+import type { Spread } from './stats.js';
+import { describeSteal } from './steal-time.js';
+
+const FIGURES: readonly PassFigure[] = ['rps32', 'p50_1', 'p99_1'];
+
+// Throughput as a share of the reference's, latency as a multiple of it: as the floors read.
+function ratioCell(ratios: Spread | undefined, key: PassFigure): string {
+  if (ratios === undefined) return 'n/a';
+  const show = (ratio: number) =>
+    key === 'rps32' ? `${(ratio * 100).toFixed(0)}%` : `${ratio.toFixed(2)}×`;
+  return `**${show(ratios.median)}** (${show(ratios.min)}–${show(ratios.max)})`;
+}
+
+// "## Back-to-back passes": each contender's figures over the passes and its ratios to plain
+// http-proxy's within them; nothing for a run from before there were passes.
+export function renderPaired(results: Results): string {
+  const samples = results.paired ?? [];
+  if (samples.length === 0) return '';
+  const names = PAIRED_CONTENDERS.filter((name) =>
+    samples.some((sample) => sample.contender === name),
+  );
+  const passes = new Set(samples.map((sample) => `${sample.round}/${sample.pass}`)).size;
+  const rows = names.map((name) => [
+    CONTENDER_LABELS[name],
+    ...FIGURES.map((key) => cell(summarizePasses(samples, name, key), getMetric(key).digits)),
+    ...FIGURES.map((key) =>
+      name === 'httpProxy' ? '—' : ratioCell(getPassRatios(samples, name, 'httpProxy', key), key),
+    ),
+  ]);
+  const header = [
+    '',
+    ...FIGURES.map((key) => `${getMetric(key).label} (${getMetric(key).unit})`),
+    ...FIGURES.map((key) => `${getMetric(key).label}, to plain http-proxy's in the same pass`),
+  ];
+  const steal = describeSteal(samples.flatMap((s) => [s.http32.stealShare, s.http1.stealShare]));
+  return `## Back-to-back passes
+
+The request floors above come from these ${passes} passes. In each round, ${names.map((name) => CONTENDER_LABELS[name]).join(', ')} ran side by
+side on fresh processes, warmed up with 1 s of wrk each; then, in each pass, each in turn ran
+wrk for ${results.settings.seconds} s at 32 connections and then at 1, in an order that rotates from pass to pass.
+A ratio is taken within one pass, between figures measured seconds apart; the table gives the
+median of the passes, with the smallest and largest.
+
+${table(header, rows)}
+
+The share of the machine's CPU time the host took away (steal, from \`/proc/stat\`) during each of
+these wrk runs: ${steal ?? 'not recorded'}.
+`;
+}

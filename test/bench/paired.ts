@@ -1,0 +1,65 @@
+import { startContender, type Contender, type ContenderName } from './contenders.js';
+import { measureHttp, warmUpHttp } from './measure.js';
+import type { PairedSample } from './results.js';
+import { getRoundOrder, type RoundContext } from './rounds.js';
+
+/** The contenders of the request floors: plain http-proxy, the reference, and the two held to it. */
+export const PAIRED_CONTENDERS = ['httpProxy', 'adapter', 'serve'] as const;
+
+/** Back-to-back passes per round unless --paired-passes says otherwise. */
+export const PAIRED_PASSES = 3;
+
+// Which of the run's contenders get back-to-back passes: none without plain http-proxy, since
+// every ratio is taken against it.
+export function getPairedContenders(names: readonly ContenderName[]): ContenderName[] {
+  const paired = PAIRED_CONTENDERS.filter((name) => names.includes(name));
+  return paired.includes('httpProxy') && paired.length > 1 ? paired : [];
+}
+
+const fixed = (value: number | undefined, digits: number) =>
+  value === undefined ? '-' : value.toFixed(digits);
+
+function describePass(samples: readonly PairedSample[]): string {
+  const steal = samples.flatMap((s) => [s.http32.stealShare, s.http1.stealShare]);
+  const most = Math.max(...steal.map((share) => share ?? 0));
+  const figures = samples.map(
+    (s) =>
+      `${s.contender} 32c ${fixed(s.http32.rps, 0)} req/s, 1c p50 ${fixed(s.http1.p50Ms, 3)} p99 ${fixed(s.http1.p99Ms, 3)} ms`,
+  );
+  return `${figures.join('; ')}; steal up to ${(most * 100).toFixed(0)}%`;
+}
+
+// The request floors' figures. The machine's speed drifts between rounds (on a shared virtual
+// machine the host takes a varying share of the CPU), and in the load phase two contenders' wrk
+// runs are half a minute apart. Here they all run at once, and each pass measures them seconds
+// apart, in an order that rotates from pass to pass, so that a ratio within a pass compares
+// them on the same machine.
+export async function runPairedPhase(
+  names: readonly ContenderName[],
+  round: number,
+  context: RoundContext,
+): Promise<PairedSample[]> {
+  const { settings, tools, wrkScript, log } = context;
+  if (tools.wrk === undefined || wrkScript === undefined || names.length === 0) return [];
+  const wrk = { path: tools.wrk, script: wrkScript };
+  const passes = settings.pairedPasses ?? PAIRED_PASSES;
+  const running: Contender[] = [];
+  const samples: PairedSample[] = [];
+  try {
+    for (const name of names) running.push(await startContender(name, context.dir, tools));
+    for (const contender of running) await warmUpHttp(contender, wrk);
+    for (let pass = 1; pass <= passes; pass++) {
+      const measured: PairedSample[] = [];
+      for (const contender of getRoundOrder(running, (round - 1) * passes + pass - 1)) {
+        const http32 = await measureHttp(contender, wrk, 32, settings.seconds);
+        const http1 = await measureHttp(contender, wrk, 1, settings.seconds);
+        measured.push({ round, pass, contender: contender.name, http1, http32 });
+      }
+      samples.push(...measured);
+      log(`pass ${pass} of ${passes}: ${describePass(measured)}`);
+    }
+  } finally {
+    for (const contender of running) await contender.stop();
+  }
+  return samples;
+}
