@@ -1,5 +1,5 @@
 // The back-to-back section of docs/benchmarks.md: the passes the request floors come from.
-import { CONTENDER_LABELS } from './contenders.js';
+import { CONTENDER_LABELS, type ContenderName } from './contenders.js';
 import { cell, table } from './markdown.js';
 import { PAIRED_CONTENDERS } from './paired.js';
 import { getPassRatios, summarizePasses, type PassFigure } from './pass-ratios.js';
@@ -8,6 +8,20 @@ import type { Spread } from './stats.js';
 import { describeSteal } from './steal-time.js';
 
 const FIGURES: readonly PassFigure[] = ['rps32', 'p50_1', 'p99_1'];
+
+const RATIO_HEADERS: Record<PassFigure, string> = {
+  rps32: "req/s at 32, of plain http-proxy's",
+  p50_1: "p50 at 1, × plain http-proxy's",
+  p99_1: "p99 at 1, × plain http-proxy's",
+};
+
+// "plain http-proxy, the adapter and serve"
+function listNames(names: readonly ContenderName[]): string {
+  const labels = names.map((name) => (name === 'adapter' ? 'the adapter' : CONTENDER_LABELS[name]));
+  return labels.length < 2
+    ? labels.join('')
+    : `${labels.slice(0, -1).join(', ')} and ${labels.at(-1) ?? ''}`;
+}
 
 // Throughput as a share of the reference's, latency as a multiple of it: as the floors read.
 function ratioCell(ratios: Spread | undefined, key: PassFigure): string {
@@ -36,12 +50,12 @@ export function renderPaired(results: Results): string {
   const header = [
     '',
     ...FIGURES.map((key) => `${getMetric(key).label} (${getMetric(key).unit})`),
-    ...FIGURES.map((key) => `${getMetric(key).label}, to plain http-proxy's in the same pass`),
+    ...FIGURES.map((key) => `${RATIO_HEADERS[key]}, per pass`),
   ];
   const steal = describeSteal(samples.flatMap((s) => [s.http32.stealShare, s.http1.stealShare]));
   return `## Back-to-back passes
 
-The request floors above come from these ${passes} passes. In each round, ${names.map((name) => CONTENDER_LABELS[name]).join(', ')} ran side by
+The request floors above come from these ${passes} passes. In each round, ${listNames(names)} ran side by
 side on fresh processes, warmed up with 1 s of wrk each; then, in each pass, each in turn ran
 wrk for ${results.settings.seconds} s at 32 connections and then at 1, in an order that rotates from pass to pass.
 A ratio is taken within one pass, between figures measured seconds apart; the table gives the
