@@ -16,7 +16,7 @@ import { checkFloors } from './floors.js';
 import { renderNginxConfig } from './nginx.js';
 import { parseCpuTicks, parseSmapsRollup, parseStatusMemory } from './proc-stats.js';
 import { parseOptions } from './options.js';
-import { getPairedContenders } from './paired.js';
+import { getPairedContenders, getPassOrder } from './paired.js';
 import { getPassRatios } from './pass-ratios.js';
 import { renderReport } from './report.js';
 import type { ContenderRun, PairedSample, Results } from './results.js';
@@ -284,6 +284,10 @@ test('back-to-back passes need plain http-proxy and one contender held to it', (
     'serve',
   ]);
   assert.deepEqual(getPairedContenders(['adapter', 'serve']), []);
+  // Six passes of three: every order once, so each goes first twice and follows each other one
+  // as often as it precedes it.
+  const orders = [0, 1, 2, 3, 4, 5].map((pass) => getPassOrder(['a', 'b', 'c'], pass).join(''));
+  assert.deepEqual([...orders].sort(), ['abc', 'acb', 'bac', 'bca', 'cab', 'cba']);
   assert.deepEqual(getPairedContenders(['httpProxy', 'nginx']), []);
   assert.equal(parseOptions(['--paired-passes', '5'], '/r').settings.pairedPasses, 5);
   assert.equal(parseOptions([], '/r').settings.pairedPasses, 3);

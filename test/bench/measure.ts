@@ -70,11 +70,12 @@ export interface HttpMeasurement extends HttpResult {
   stealShare?: number | undefined;
 }
 
-// A second of wrk at 32 connections, not recorded: the JIT of the Node.js contenders is hot
-// before anything is.
+// wrk at 32 connections for `seconds` (one unless said), not recorded: the JIT of the Node.js
+// contenders is hot before anything is.
 export async function warmUpHttp(
   contender: Contender,
   wrk: { path: string; script: string },
+  seconds = 1,
 ): Promise<void> {
   await runWrk({
     wrk: wrk.path,
@@ -82,7 +83,7 @@ export async function warmUpHttp(
     url: `${contender.origin}/`,
     headers: contender.headers,
     connections: 32,
-    seconds: 1,
+    seconds,
   });
 }
 

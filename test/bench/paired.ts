@@ -29,6 +29,13 @@ function describePass(samples: readonly PairedSample[]): string {
   return `${figures.join('; ')}; steal up to ${(most * 100).toFixed(0)}%`;
 }
 
+// The order of one pass: rotated from pass to pass, so that every contender goes first as often,
+// and reversed every other pass, so that none always runs right after the same one.
+export function getPassOrder<T>(contenders: readonly T[], pass: number): T[] {
+  const order = getRoundOrder(contenders, Math.floor(pass / 2));
+  return pass % 2 === 0 ? order : order.reverse();
+}
+
 // The request floors' figures. The machine's speed drifts between rounds (on a shared virtual
 // machine the host takes a varying share of the CPU), and in the load phase two contenders' wrk
 // runs are half a minute apart. Here they all run at once, and each pass measures them seconds
@@ -47,10 +54,13 @@ export async function runPairedPhase(
   const samples: PairedSample[] = [];
   try {
     for (const name of names) running.push(await startContender(name, context.dir, tools));
-    for (const contender of running) await warmUpHttp(contender, wrk);
+    // A run's length of warm-up each: after the load phase's one second, the first pass of every
+    // round found the adapter and serve 10-15 points below their later passes (a smoke run of
+    // 2 s passes), their larger share of JavaScript not yet optimised.
+    for (const contender of running) await warmUpHttp(contender, wrk, settings.seconds);
     for (let pass = 1; pass <= passes; pass++) {
       const measured: PairedSample[] = [];
-      for (const contender of getRoundOrder(running, (round - 1) * passes + pass - 1)) {
+      for (const contender of getPassOrder(running, (round - 1) * passes + pass - 1)) {
         const http32 = await measureHttp(contender, wrk, 32, settings.seconds);
         const http1 = await measureHttp(contender, wrk, 1, settings.seconds);
         measured.push({ round, pass, contender: contender.name, http1, http32 });
