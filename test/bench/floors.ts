@@ -79,11 +79,12 @@ export const RATIO_FLOORS: Record<'adapter' | 'serve', readonly RatioFloor[]> = 
 
 const signed = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(1)}`;
 
-const pct = (ratio: number) => `${(ratio * 100).toFixed(0)}%`;
+// One decimal: a figure just under its bound (84.5% of a ≥ 85% floor) must not read as the bound.
+const pct = (ratio: number) => `${(ratio * 100).toFixed(1)}%`;
 
 // How the floor reads: "requests/s at 32 connections ≥ 90% of plain http-proxy's".
 export function describeRatioFloor(floor: RatioFloor): string {
-  const bound = floor.kind === 'min' ? `≥ ${pct(floor.bound)} of` : `≤ ${floor.bound}×`;
+  const bound = floor.kind === 'min' ? `≥ ${floor.bound * 100}% of` : `≤ ${floor.bound}×`;
   return `${floor.what} ${bound} ${CONTENDER_LABELS[floor.reference]}'s`;
 }
 

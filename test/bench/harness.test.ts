@@ -363,7 +363,7 @@ test('the request floors are the median of per-pass ratios, where there are pass
   assert.equal(rps.met, true);
   assert.match(
     rps.figure,
-    /^95% \(median of 3 passes; passes 75%–95%; medians 150 vs 200 req\/s\)$/,
+    /^95\.0% \(median of 3 passes; passes 75\.0%–95\.0%; medians 150 vs 200 req\/s\)$/,
   );
   const p50 = floorFor(meets, 'adapter', 'p50');
   assert.equal(p50.met, true);
@@ -373,7 +373,7 @@ test('the request floors are the median of per-pass ratios, where there are pass
   // 80% in two passes of three: below the adapter's 90% and serve's 85%, whatever the third.
   const misses = { ...fakeResults(), paired: passes(0.8, 1.2) };
   assert.equal(floorFor(misses, 'adapter', 'requests/s').met, false);
-  assert.match(floorFor(misses, 'adapter', 'requests/s').figure, /^80% \(median of 3 passes;/);
+  assert.match(floorFor(misses, 'adapter', 'requests/s').figure, /^80\.0% \(median of 3 passes;/);
   assert.equal(floorFor(misses, 'serve', 'requests/s').met, false);
   // The download floor is against nginx's rounds, passes or not.
   assert.equal(
@@ -402,7 +402,7 @@ test('the report shows the passes, and a run from before them renders with ratio
     /\| CPU time the host took away \(steal\) during a wrk run \| not recorded \|/,
   );
   const rps = floorFor(old, 'adapter', 'requests/s');
-  assert.equal(rps.figure, '100% (2000 vs 2000 req/s)');
+  assert.equal(rps.figure, '100.0% (2000 vs 2000 req/s)');
   assert.equal(rps.met, true);
   assert.equal(checkFloors(old).filter((check) => check.met === undefined).length, 0);
 });
