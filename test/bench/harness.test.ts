@@ -16,7 +16,7 @@ import { checkFloors } from './floors.js';
 import { renderNginxConfig } from './nginx.js';
 import { parseCpuTicks, parseSmapsRollup, parseStatusMemory } from './proc-stats.js';
 import { parseOptions } from './options.js';
-import { getPairedContenders, getPassOrder } from './paired.js';
+import { getPairedContenders, getPassOrder, PAIRED_PASSES } from './paired.js';
 import { getPassRatios } from './pass-ratios.js';
 import { renderReport } from './report.js';
 import type { ContenderRun, PairedSample, Results } from './results.js';
@@ -290,7 +290,7 @@ test('back-to-back passes need plain http-proxy and one contender held to it', (
   assert.deepEqual([...orders].sort(), ['abc', 'acb', 'bac', 'bca', 'cab', 'cba']);
   assert.deepEqual(getPairedContenders(['httpProxy', 'nginx']), []);
   assert.equal(parseOptions(['--paired-passes', '5'], '/r').settings.pairedPasses, 5);
-  assert.equal(parseOptions([], '/r').settings.pairedPasses, 3);
+  assert.equal(parseOptions([], '/r').settings.pairedPasses, PAIRED_PASSES);
   assert.throws(() => parseOptions(['--paired-passes', '0'], '/r'), /--paired-passes/);
 });
 
