@@ -19,7 +19,7 @@ import { parseOptions } from './options.js';
 import { getPairedContenders, getPassOrder, PAIRED_PASSES } from './paired.js';
 import { getPassRatios } from './pass-ratios.js';
 import { renderReport } from './report.js';
-import type { ContenderRun, PairedSample, Results } from './results.js';
+import { getMetric, type ContenderRun, type PairedSample, type Results } from './results.js';
 import { getRoundOrder } from './rounds.js';
 import { getStealShare, parseCpuTimes } from './steal-time.js';
 import { createBenchBackend, TINY_BODY } from './servers/backend-app.js';
@@ -142,6 +142,23 @@ test('/proc parsers', () => {
   // The command name may hold spaces and parentheses; utime and stime are fields 14 and 15.
   const stat = '42 (a (b) c) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 7 0 1234 0 0';
   assert.equal(parseCpuTicks(stat), 300);
+});
+
+// Read 12 s after each batch, the second can find the proxy smaller than the first (a collection
+// between the readings): the figure is both batches over idle, never the second alone.
+test('RSS per idle WebSocket is both batches over the idle RSS', () => {
+  const memory = {
+    busyRssKb: 60_000,
+    idleRssKb: 54_000,
+    idlePssKb: undefined,
+    idleAnonymousKb: undefined,
+    sockets: 1000,
+    firstSocketsRssKb: 81_000,
+    withSocketsRssKb: 77_000,
+    openMs: 1000,
+  };
+  const run = { memory } as unknown as ContenderRun;
+  assert.equal(getMetric('kbPerWs').get(run), ((77_000 - 54_000) * 1.024) / 2000);
 });
 
 test('statistics', () => {

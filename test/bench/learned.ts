@@ -1,6 +1,7 @@
 import { formatValue } from './chart.js';
 import { summarize, summarizeColdStart, type Results } from './results.js';
 import { checkFloors } from './floors.js';
+import { median as statsMedian } from './stats.js';
 
 const median = (results: Results, name: Parameters<typeof summarize>[1], key: string) =>
   summarize(results, name, key)?.median;
@@ -121,6 +122,26 @@ function describeRequestFloors(results: Results): string {
   return `${misses} Compare the rounds' ranges above: where plain http-proxy's own figure moved as much from one round to the next, the machine decided it, not the adapter.`;
 }
 
+// serve against the adapter, in the passes and in the rounds' own runs: one bench found serve's
+// CPU per request at the adapter's in its round and well above it in the passes beside it.
+function describeServeCost(results: Results): string {
+  const samples = results.paired ?? [];
+  if (samples.length === 0) return '';
+  const inPasses = (name: Name) => {
+    const values = samples
+      .filter((sample) => sample.contender === name)
+      .map((sample) => sample.http32.cpuUsPerRequest)
+      .filter((value): value is number => value !== undefined);
+    return values.length === 0 ? undefined : statsMedian(values);
+  };
+  const inRounds = (name: Name) => median(results, name, 'cpu32');
+  return `
+- **CPU per request at 32 connections, serve against the adapter:** ${num(inPasses('serve'), 1)}
+  against ${num(inPasses('adapter'), 1)} µs in the passes (plain http-proxy ${num(inPasses('httpProxy'), 1)}),
+  ${num(inRounds('serve'), 1)} against ${num(inRounds('adapter'), 1)} µs in the rounds' own runs (plain
+  http-proxy ${num(inRounds('httpProxy'), 1)}); medians.`;
+}
+
 function describeDownload(results: Results): string {
   const through = (name: Name) => median(results, name, 'download');
   const cpu = (name: Name) => median(results, name, 'downloadCpu');
@@ -195,7 +216,7 @@ export function renderLearned(results: Results): string {
   ${num(p99('bare'), 3)} through bare node:http, ${num(p99('nginx'), 3)} through nginx. On a machine shared with other
   work its scheduling sets most of that tail; what a Node.js proxy adds to it is its garbage
   collector (see below how that was found).
-- ${describeRequestFloors(results)}
+- ${describeRequestFloors(results)}${describeServeCost(results)}
 - ${describeDownload(results)}
 - **Memory is mostly Node.js itself.** serve idles at ${num(idle, 1)} MB of RSS
   (${num(median(results, 'serve', 'busyRss'), 1)} MB right after its first request: V8 returns the
@@ -203,8 +224,8 @@ export function renderLearned(results: Results): string {
   ${num(median(results, 'nginx', 'idleRss'), 1)} MB. Of serve's ${num(idle, 1)} MB, ${num(median(results, 'serve', 'idleAnonymous'), 1)} MB
   are its own anonymous memory and its Pss is ${num(median(results, 'serve', 'idlePss'), 1)} MB: most of the rest
   are pages of the \`node\` binary that every Node.js process on the host shares, so a hundred
-  users' serve processes cost far less than a hundred times the RSS. An idle WebSocket costs
-  ${num(median(results, 'adapter', 'kbPerWs'), 1)} KB through the adapter (two sockets, their stream
+  users' serve processes cost far less than a hundred times the RSS. An idle WebSocket costs at
+  most ${num(median(results, 'adapter', 'kbPerWs'), 1)} KB through the adapter (two sockets, their stream
   state, and what the adapter keeps of the handshake), ${num(median(results, 'httpProxy', 'kbPerWs'), 1)} KB
   through plain http-proxy, ${num(median(results, 'bare', 'kbPerWs'), 1)} KB through bare node:http,
   ${num(median(results, 'nginx', 'kbPerWs'), 1)} KB through nginx.

@@ -113,7 +113,7 @@ ${renderMethod(results)}
 
 \`\`\`sh
 npm ci
-npm run bench            # about a quarter of an hour; writes docs/benchmarks.{json,md,svg}
+npm run bench            # about twenty minutes; writes docs/benchmarks.{json,md,svg}
 npm run bench -- --quick # shorter runs, for a first look; writes to $TMPDIR/rsession-proxy-bench/
 node dist/test/bench/run.js --report   # the .md and .svg again from docs/benchmarks.json
 \`\`\`
