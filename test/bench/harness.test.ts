@@ -405,7 +405,10 @@ test('the report shows the passes, and a run from before them renders with ratio
   const report = renderReport(withPasses);
   assert.match(report, /^## Back-to-back passes$/m);
   assert.match(report, /plain http-proxy, the adapter and serve ran side by\s+side/);
-  assert.match(report, /^\| adapter \| \*\*150\*\* \(95–380\) \|.* \| \*\*95%\*\* \(75%–95%\) \|/m);
+  assert.match(
+    report,
+    /^\| adapter \| \*\*150\*\* \(95–380\) \|.* \| \*\*95\.0%\*\* \(75\.0%–95\.0%\) \|/m,
+  );
   assert.match(report, /steal, from `\/proc\/stat`\) during each of\s+these wrk runs: 20\.0% at/);
   assert.match(report, /\*\*Request floors, from back-to-back passes\.\*\*/);
 

@@ -23,7 +23,7 @@ function renderPassesMethod(results: Results): string {
   (its host takes a varying share of the CPU), and a round measures two proxies' requests half a
   minute apart; so the floors against plain http-proxy compare figures taken seconds apart. In
   each round, plain http-proxy, the adapter and serve run side by side for ${passes} passes; a pass
-  measures each in turn (the order rotates), and a floor's figure is the median over the passes
+  measures each in turn (the order rotates, and reverses every other pass), and a floor's figure is the median over the passes
   of each pass's ratio.
 `;
 }

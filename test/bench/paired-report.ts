@@ -27,7 +27,7 @@ function listNames(names: readonly ContenderName[]): string {
 function ratioCell(ratios: Spread | undefined, key: PassFigure): string {
   if (ratios === undefined) return 'n/a';
   const show = (ratio: number) =>
-    key === 'rps32' ? `${(ratio * 100).toFixed(0)}%` : `${ratio.toFixed(2)}×`;
+    key === 'rps32' ? `${(ratio * 100).toFixed(1)}%` : `${ratio.toFixed(2)}×`;
   return `**${show(ratios.median)}** (${show(ratios.min)}–${show(ratios.max)})`;
 }
 
@@ -56,8 +56,9 @@ export function renderPaired(results: Results): string {
   return `## Back-to-back passes
 
 The request floors above come from these ${passes} passes. In each round, ${listNames(names)} ran side by
-side on fresh processes, warmed up with 1 s of wrk each; then, in each pass, each in turn ran
-wrk for ${results.settings.seconds} s at 32 connections and then at 1, in an order that rotates from pass to pass.
+side on fresh processes, each warmed up with ${results.settings.seconds} s of wrk; then, in each pass, each in
+turn ran wrk for ${results.settings.seconds} s at 32 connections and then at 1, in an order that rotates from pass
+to pass and is reversed every other pass.
 A ratio is taken within one pass, between figures measured seconds apart; the table gives the
 median of the passes, with the smallest and largest.
 
