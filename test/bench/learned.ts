@@ -76,10 +76,11 @@ ${renderPassesMethod(results)}- **Memory**, for all proxies at once: each is sta
   ${settings.idleMs / 1000} s before its idle RSS is read (V8 gives memory back only some seconds
   after the last allocation: the "right after" row shows by how much). Then ${settings.idleSockets}
   WebSockets are opened through each (50 handshakes at a time) and left silent for another
-  ${settings.idleMs / 1000} s, and then ${settings.idleSockets} more the same way; RSS per WebSocket is what the second
-  batch added, divided by ${settings.idleSockets}. The first batch pays what is paid once (the WebSocket
-  path's code compiled, the pages of the \`node\` binary the compiler brings in: some 3 MB since
-  the CLI is bundled and no longer brings them in at its start).
+  ${settings.idleMs / 1000} s, and then ${settings.idleSockets} more the same way; RSS per WebSocket is what both
+  batches added to the idle RSS, divided by ${2 * settings.idleSockets}: an upper bound, since the first batch also pays
+  what is paid once (the WebSocket path's code compiled, the pages of the \`node\` binary the
+  compiler brings in). The second batch alone is not the figure: a collection between the two
+  readings can make it negative.
 - **HTTP**: wrk ${results.machine.wrk ?? ''}, one thread (the other core is left to the proxy and
   the backend), \`GET /\` for ${settings.seconds} s at 1 connection, then at 32, after a 1 s warm-up
   at 32; wrk's \`done\` hook reports the exact percentiles. A run with any socket error or non-2xx

@@ -60,8 +60,8 @@ export async function runMemoryPhase(
     const idle = running.map((contender) => readMemory(contender.proxyPids).rssKb);
     const shares = running.map((contender) => readMemoryShares(contender.proxyPids));
     // Two batches of WebSockets: what the first costs includes what is paid once (the code of
-    // the WebSocket path compiled, the pages of the binary it brings in); the report shows both
-    // readings, and the figure is both batches over idle (results.ts, kbPerWs).
+    // the WebSocket path compiled, the pages of the binary it brings in); both readings are kept,
+    // and the figure is both batches over idle (results.ts, kbPerWs).
     const openBatch = async () => {
       const opened: IdleSockets[] = [];
       for (const contender of running) {
