@@ -1,5 +1,6 @@
 import { CONTENDER_LABELS, type ContenderName } from './contenders.js';
 import { RATIO_FLOORS } from './floors.js';
+import { getReportedMedian, isPassFigure } from './pass-ratios.js';
 import { getMetric, summarize, type Results } from './results.js';
 import type { Spread } from './stats.js';
 
@@ -39,16 +40,19 @@ export function formatValue(value: number, digits: number): string {
   });
 }
 
-// Where the adapter's floor lies on a panel: a value of this run (serve's are looser).
+// Where the adapter's floor lies on a panel: a value of this run (serve's are looser). A request
+// floor is drawn from the reference's median in the back-to-back passes, which the floor is
+// checked against, when the run has them.
 function getFloor(results: Results, key: string): { value: number; label: string } | undefined {
   const floor = RATIO_FLOORS.adapter.find((candidate) => candidate.key === key);
   if (floor !== undefined) {
-    const reference = summarize(results, floor.reference, key)?.median;
+    const reference = getReportedMedian(results, floor.reference, key);
     if (reference === undefined) return undefined;
     const bound = floor.kind === 'min' ? `${Math.round(floor.bound * 100)}% of` : `${floor.bound}×`;
+    const inPasses = isPassFigure(key) && (results.paired ?? []).length > 0 ? ' in the passes' : '';
     return {
       value: floor.bound * reference,
-      label: `adapter's floor: ${bound} ${CONTENDER_LABELS[floor.reference]}`,
+      label: `adapter's floor: ${bound} ${CONTENDER_LABELS[floor.reference]}${inPasses}`,
     };
   }
   if (key === 'kbPerWs') return { value: 30, label: 'floor: 30 KB' };

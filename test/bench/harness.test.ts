@@ -411,12 +411,19 @@ test('the report shows the passes, and a run from before them renders with ratio
   );
   assert.match(report, /steal, from `\/proc\/stat`\) during each of\s+these wrk runs: 20\.0% at/);
   assert.match(report, /\*\*Request floors, from back-to-back passes\.\*\*/);
+  // What was learned states the passes' figures, and the ratio as the floor does.
+  assert.match(report, /the adapter\s+150 \(95\.0% of plain http-proxy's\) at 50\.0 µs/);
+  assert.match(report, /in the rounds' own runs, each alone: plain http-proxy 2,000 at/);
+  assert.match(renderChart(withPasses), /floor: 90% of plain http-proxy in the passes/);
 
   // fakeResults() is shaped like a JSON from before the passes: no `paired`, no steal.
   const old = fakeResults();
   assert.equal('paired' in old, false);
   const oldReport = renderReport(old);
   assert.doesNotMatch(oldReport, /Back-to-back passes/);
+  assert.match(oldReport, /the adapter\s+2,000 \(100% of plain http-proxy's\)/);
+  assert.doesNotMatch(oldReport, /rounds' own runs|in the passes/);
+  assert.doesNotMatch(renderChart(old), /in the passes/);
   assert.match(
     oldReport,
     /\| CPU time the host took away \(steal\) during a wrk run \| not recorded \|/,

@@ -1,7 +1,9 @@
 import { formatValue } from './chart.js';
 import { summarize, summarizeColdStart, type Results } from './results.js';
 import { checkFloors } from './floors.js';
-import { median as statsMedian } from './stats.js';
+import { CONTENDER_LABELS } from './contenders.js';
+import { PAIRED_CONTENDERS } from './paired.js';
+import { getPassRatios, getReportedMedian } from './pass-ratios.js';
 
 const median = (results: Results, name: Parameters<typeof summarize>[1], key: string) =>
   summarize(results, name, key)?.median;
@@ -123,24 +125,14 @@ function describeRequestFloors(results: Results): string {
   return `${misses} Compare the rounds' ranges above: where plain http-proxy's own figure moved as much from one round to the next, the machine decided it, not the adapter.`;
 }
 
-// serve against the adapter, in the passes and in the rounds' own runs: one bench found serve's
-// CPU per request at the adapter's in its round and well above it in the passes beside it.
-function describeServeCost(results: Results): string {
-  const samples = results.paired ?? [];
-  if (samples.length === 0) return '';
-  const inPasses = (name: Name) => {
-    const values = samples
-      .filter((sample) => sample.contender === name)
-      .map((sample) => sample.http32.cpuUsPerRequest)
-      .filter((value): value is number => value !== undefined);
-    return values.length === 0 ? undefined : statsMedian(values);
-  };
-  const inRounds = (name: Name) => median(results, name, 'cpu32');
-  return `
-- **CPU per request at 32 connections, serve against the adapter:** ${num(inPasses('serve'), 1)}
-  against ${num(inPasses('adapter'), 1)} µs in the passes (plain http-proxy ${num(inPasses('httpProxy'), 1)}),
-  ${num(inRounds('serve'), 1)} against ${num(inRounds('adapter'), 1)} µs in the rounds' own runs (plain
-  http-proxy ${num(inRounds('httpProxy'), 1)}); medians.`;
+// The passes' contenders as their rounds measured them, alone on fresh processes half a minute
+// apart: beside the passes' figures, it shows how far the machine moved them.
+function describeRoundsAlone(results: Results): string {
+  if ((results.paired ?? []).length === 0) return '';
+  const rounds = (name: Name) =>
+    `${CONTENDER_LABELS[name]} ${num(median(results, name, 'rps32'))} at ${num(median(results, name, 'cpu32'), 1)} µs`;
+  return ` (Plain http-proxy's, the adapter's and serve's figures here are the medians of the
+  back-to-back passes; in the rounds' own runs, each alone: ${PAIRED_CONTENDERS.map(rounds).join(', ')}.)`;
 }
 
 function describeDownload(results: Results): string {
@@ -176,10 +168,15 @@ function describeOwnCost(microseconds: number | undefined): string {
 // What the figures say: each statement is computed from this run's results.
 export function renderLearned(results: Results): string {
   const nginxRps = median(results, 'nginx', 'rps32');
-  const rps = (name: Name) => median(results, name, 'rps32');
-  const cpu = (name: Name) => median(results, name, 'cpu32');
-  const p50 = (name: Name) => median(results, name, 'p50_1');
-  const p99 = (name: Name) => median(results, name, 'p99_1');
+  const rps = (name: Name) => getReportedMedian(results, name, 'rps32');
+  const cpu = (name: Name) => getReportedMedian(results, name, 'cpu32');
+  // As the floors state it: the median of the per-pass ratios, when there are passes.
+  const ofPlain = (name: Name) => {
+    const ratio = getPassRatios(results.paired ?? [], name, 'httpProxy', 'rps32')?.median;
+    return ratio === undefined ? pct(rps(name), rps('httpProxy')) : `${(ratio * 100).toFixed(1)}%`;
+  };
+  const p50 = (name: Name) => getReportedMedian(results, name, 'p50_1');
+  const p99 = (name: Name) => getReportedMedian(results, name, 'p99_1');
   const direct50 = p50('direct');
   const added = (name: Name) => {
     const value = p50(name);
@@ -201,9 +198,9 @@ export function renderLearned(results: Results): string {
   connections nginx served ${num(nginxRps)} requests/s and spent ${num(cpu('nginx'), 1)} µs of CPU on each; bare
   node:http served ${num(rps('bare'))} (${pct(rps('bare'), nginxRps)} of nginx) at ${num(cpu('bare'), 1)} µs, plain
   http-proxy ${num(rps('httpProxy'))} (${pct(rps('httpProxy'), nginxRps)}) at ${num(cpu('httpProxy'), 1)} µs, the adapter
-  ${num(rps('adapter'))} (${pct(rps('adapter'), rps('httpProxy'))} of plain http-proxy's) at ${num(cpu('adapter'), 1)} µs, serve
-  ${num(rps('serve'))} (${pct(rps('serve'), rps('httpProxy'))}) at ${num(cpu('serve'), 1)} µs (its token check on
-  every request included). On two cores shared by wrk, the proxy and the backend, that is the
+  ${num(rps('adapter'))} (${ofPlain('adapter')} of plain http-proxy's) at ${num(cpu('adapter'), 1)} µs, serve
+  ${num(rps('serve'))} (${ofPlain('serve')}) at ${num(cpu('serve'), 1)} µs (its token check on
+  every request included).${describeRoundsAlone(results)} On two cores shared by wrk, the proxy and the backend, that is the
   whole story. Node.js parses every request and every answer through its streams, with an
   event-loop turn or more per step; nginx does the same work in C. http-proxy adds
   ${num(above('httpProxy', 'bare'), 1)} µs to bare node:http (its options, passes and per-request copies of the
@@ -217,7 +214,7 @@ export function renderLearned(results: Results): string {
   ${num(p99('bare'), 3)} through bare node:http, ${num(p99('nginx'), 3)} through nginx. On a machine shared with other
   work its scheduling sets most of that tail; what a Node.js proxy adds to it is its garbage
   collector (see below how that was found).
-- ${describeRequestFloors(results)}${describeServeCost(results)}
+- ${describeRequestFloors(results)}
 - ${describeDownload(results)}
 - **Memory is mostly Node.js itself.** serve idles at ${num(idle, 1)} MB of RSS
   (${num(median(results, 'serve', 'busyRss'), 1)} MB right after its first request: V8 returns the

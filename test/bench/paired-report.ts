@@ -7,12 +7,13 @@ import { getMetric, type Results } from './results.js';
 import type { Spread } from './stats.js';
 import { describeSteal } from './steal-time.js';
 
-const FIGURES: readonly PassFigure[] = ['rps32', 'p50_1', 'p99_1'];
+const FIGURES: readonly PassFigure[] = ['rps32', 'p50_1', 'p99_1', 'cpu32'];
 
 const RATIO_HEADERS: Record<PassFigure, string> = {
   rps32: "req/s at 32, of plain http-proxy's",
   p50_1: "p50 at 1, × plain http-proxy's",
   p99_1: "p99 at 1, × plain http-proxy's",
+  cpu32: "CPU per request at 32, × plain http-proxy's",
 };
 
 // "plain http-proxy, the adapter and serve"

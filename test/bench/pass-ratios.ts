@@ -1,5 +1,5 @@
 import type { ContenderName } from './contenders.js';
-import type { PairedSample } from './results.js';
+import { summarize, type PairedSample, type Results } from './results.js';
 import { spread, type Spread } from './stats.js';
 
 /** The figures a back-to-back pass gives, under the keys METRICS uses for them. */
@@ -7,6 +7,7 @@ export const PASS_FIGURES = {
   rps32: (sample: PairedSample) => sample.http32.rps,
   p50_1: (sample: PairedSample) => sample.http1.p50Ms,
   p99_1: (sample: PairedSample) => sample.http1.p99Ms,
+  cpu32: (sample: PairedSample) => sample.http32.cpuUsPerRequest ?? Number.NaN,
 } as const;
 
 export type PassFigure = keyof typeof PASS_FIGURES;
@@ -51,4 +52,18 @@ export function getPassRatios(
       .map((sample) => figure(sample) / (theirs.get(passKey(sample)) ?? Number.NaN)),
   );
   return ratios.length === 0 ? undefined : spread(ratios);
+}
+
+// A figure as the report states it: for a contender of the passes, the median over its passes
+// (measured beside plain http-proxy, which the request floors compare with); for any other, or
+// for a run without passes, the median of the rounds.
+export function getReportedMedian(
+  results: Results,
+  contender: ContenderName,
+  key: string,
+): number | undefined {
+  const fromPasses = isPassFigure(key)
+    ? summarizePasses(results.paired ?? [], contender, key)?.median
+    : undefined;
+  return fromPasses ?? summarize(results, contender, key)?.median;
 }
