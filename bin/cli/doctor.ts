@@ -14,6 +14,7 @@ async function runDoctorCommand(flags: ParsedFlags, { io }: CommandContext): Pro
     instance: settings.instance,
     rserver: settings.rserver,
     r: settings.r,
+    isolation: settings.isolation,
     listen: settings.listen,
     tokenFile: settings.tokenFile,
   });
@@ -39,6 +40,7 @@ export const doctorCommand: Command = {
     json: { type: 'boolean' },
     rserver: { type: 'string' },
     r: { type: 'string' },
+    isolation: { type: 'string' },
     instance: { type: 'string' },
     'runtime-dir': { type: 'string' },
     listen: { type: 'string' },

@@ -172,16 +172,19 @@ slurm the job is cancelled, also when its login side was killed. Exits 0 when no
 running.
 `;
 
-export const DOCTOR_HELP = `Usage: rsession-proxy doctor [--json] [--rserver=FILE] [--r=FILE] [--instance=NAME]
-                             [--runtime-dir=DIR] [--listen=SPEC] [--token-file=FILE]
+export const DOCTOR_HELP = `Usage: rsession-proxy doctor [--json] [--rserver=FILE] [--r=FILE] [--isolation=LEVEL]
+                             [--instance=NAME] [--runtime-dir=DIR] [--listen=SPEC]
+                             [--token-file=FILE]
 
 Checks what a start needs: rserver and its version (--www-socket support), R, the private
-directories, socket path lengths, the token file, setpriv and XDG_RUNTIME_DIR, reading the
-same environment variables as serve. Prints a checklist with a hint per problem; exits 1
-when something blocks a start.
+directories, socket path lengths, the token file, setpriv and XDG_RUNTIME_DIR, and the
+isolation a start would get (--isolation as serve takes it: auto, socket, namespace or
+password), reading the same environment variables as serve. Prints a checklist with a hint
+per problem; exits 1 when something blocks a start.
 
-Example:
+Examples:
   rsession-proxy doctor
+  rsession-proxy doctor --isolation=namespace
 `;
 
 export const RELAY_HELP = `Usage: rsession-proxy relay --socket=PATH [--spill-dir=DIR [--spill-prefix=HEX]]

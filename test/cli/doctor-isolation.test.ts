@@ -174,4 +174,16 @@ describe('rsession-proxy doctor: the isolation a start would get', () => {
     assert.match(hintAfter(text.stdout, line) ?? '', /Install RStudio Server 2024\.12\.0 or newer/);
     assert.match(text.stdout, /\nSomething above blocks a start\.\n$/);
   });
+
+  test('--isolation asks for a level as serve does, over RSESSION_PROXY_ISOLATION', async () => {
+    const rserver = await variant(OLD);
+    const args = ['doctor', `--rserver=${rserver}`, `--r=${FAKE_R}`, '--isolation=password'];
+    const flagged = await runCli(args, { ...env, RSESSION_PROXY_ISOLATION: 'socket' });
+    assert.equal(flagged.code, 0, flagged.stdout);
+    assert.match(flagged.stdout, /^! isolation \(password\): password: rserver listens on a port/m);
+    const bad = await runCli([...args.slice(0, -1), '--isolation=bogus'], env);
+    assert.equal(bad.code, 2, bad.stdout);
+    assert.match(bad.stderr, /isolation/);
+    assert.match(bad.stderr, /auto.*socket.*namespace.*password/);
+  });
 });
