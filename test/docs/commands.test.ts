@@ -356,7 +356,7 @@ describe('every command example runs as printed', { skip: scriptSkip }, () => {
       DOCTOR_HELP,
       RELAY_HELP,
     ].flatMap(extractHelpExamples);
-    assert.equal(examples.length, 4);
+    assert.equal(examples.length, 5);
     await runExamples(examples, docEnv);
     assert.equal(existsSync(join(docEnv.home, '.rsp', 'rstudio.sock')), false);
   });
