@@ -54,7 +54,8 @@ export function wantsSignIn(
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   const status = proxyRes.statusCode ?? 0;
   if (isSignInRedirect(status, proxyRes.headers.location)) return true;
-  return status === 200 && SIGN_IN_PAGE.test(exchange.backendPath.split('?', 1)[0] ?? '');
+  if (status !== 200 || !exchange.backendPath.includes('/auth-sign-in')) return false;
+  return SIGN_IN_PAGE.test(exchange.backendPath.split('?', 1)[0] ?? '');
 }
 
 // Signs the browser in on the user's behalf (the Backend knows how, with the headers the adapter

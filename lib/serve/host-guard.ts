@@ -31,8 +31,14 @@ export function createHostGuard(
   allowHosts: readonly string[] = [],
 ): (host: string | undefined) => boolean {
   const allowed = new Set<string>([...LOOPBACK_HOSTS, ...allowHosts.map((h) => h.toLowerCase())]);
+  // Nearly every request names the host the one before it named: the last one allowed is
+  // remembered as it was sent, and passes without being parsed again.
+  let lastAllowed: string | undefined;
   return (host) => {
+    if (host === lastAllowed && host !== undefined) return true;
     const name = parseHostHeader(host);
-    return name !== undefined && allowed.has(name);
+    if (name === undefined || !allowed.has(name)) return false;
+    lastAllowed = host;
+    return true;
   };
 }

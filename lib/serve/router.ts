@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import type { ProxyAdapter } from '../proxy/adapter.js';
 import { authenticate, type TokenAuth } from './auth.js';
 import type { ConnectionGuard } from './connection-guard.js';
+import { formatFrontCookie } from './cookie.js';
 import { removeCredentials } from './credentials.js';
 import { getFrontOrigin, isForeignOrigin } from './origin.js';
 import {
@@ -79,12 +80,13 @@ export function createFrontRouter(options: FrontRouterOptions): FrontRouter {
     }
     if (auth) {
       const allowRedirect = req.method === 'GET' || req.method === 'HEAD';
-      const secure = getFrontOrigin(req, trustProxy).startsWith('https:');
-      const decision = authenticate(req.headers, target, auth, allowRedirect, secure);
+      const decision = authenticate(req.headers, target, auth, allowRedirect);
       if (decision.kind === 'deny') return denyRequest(req, res, decision.status);
       guard.trust(req.socket);
       if (decision.kind === 'redirect') {
-        return sendRedirect(res, decision.location, decision.cookie);
+        // Secure when the browser came over https (a TLS front): the cookie never travels in clear.
+        const secure = getFrontOrigin(req, trustProxy).startsWith('https:');
+        return sendRedirect(res, decision.location, formatFrontCookie(auth.cookie, secure));
       }
     } else guard.trust(req.socket);
     if (strippedPrefix !== undefined && carriesPrefix(target.path, strippedPrefix)) {
@@ -111,7 +113,7 @@ export function createFrontRouter(options: FrontRouterOptions): FrontRouter {
     if (!checkHosts(req)) return refuseUpgrade(socket, 403, 'Forbidden');
     if (isForeignOrigin(req, true, trustProxy)) return refuseUpgrade(socket, 403, 'Forbidden');
     if (auth) {
-      const decision = authenticate(req.headers, target, auth, false, false);
+      const decision = authenticate(req.headers, target, auth, false);
       if (decision.kind !== 'allow') {
         const status = decision.kind === 'deny' ? decision.status : 401;
         return refuseUpgrade(socket, status, status === 401 ? 'Unauthorized' : 'Forbidden');
