@@ -405,6 +405,13 @@ test('the report shows the passes, and a run from before them renders with ratio
   const report = renderReport(withPasses);
   assert.match(report, /^## Back-to-back passes$/m);
   assert.match(report, /plain http-proxy, the adapter and serve ran side by\s+side/);
+  // fakeResults() records no pass order: each contender ran at 32 connections and then at 1.
+  assert.match(report, /each in turn ran wrk for 2 s at 32 connections and then at 1,/);
+  withPasses.settings.passOrder = 'by-connections';
+  assert.match(
+    renderReport(withPasses),
+    /each in turn ran wrk for 2 s at 32 connections, and then each in turn at 1,/,
+  );
   assert.match(
     report,
     /^\| adapter \| \*\*150\*\* \(95–380\) \|.* \| \*\*95\.0%\*\* \(75\.0%–95\.0%\) \|/m,

@@ -57,8 +57,7 @@ export function renderPaired(results: Results): string {
   return `## Back-to-back passes
 
 The request floors above come from these ${passes} passes. In each round, ${listNames(names)} ran side by
-side on fresh processes, each warmed up with ${results.settings.seconds} s of wrk; then, in each pass, each in
-turn ran wrk for ${results.settings.seconds} s at 32 connections and then at 1, in an order that rotates from pass
+side on fresh processes, each warmed up with ${results.settings.seconds} s of wrk; then, in each pass, ${describePassOrder(results.settings)}, in an order that rotates from pass
 to pass and is reversed every other pass.
 A ratio is taken within one pass, between figures measured seconds apart; the table gives the
 median of the passes, with the smallest and largest.
@@ -68,4 +67,12 @@ ${table(header, rows)}
 The share of the machine's CPU time the host took away (steal, from \`/proc/stat\`) during each of
 these wrk runs: ${steal ?? 'not recorded'}.
 `;
+}
+
+// What one pass ran, in the order the run recorded.
+function describePassOrder(settings: Results['settings']): string {
+  const seconds = `${settings.seconds} s`;
+  return settings.passOrder === 'by-connections'
+    ? `each in turn ran wrk for ${seconds} at 32 connections, and then each in turn at 1`
+    : `each in turn ran wrk for ${seconds} at 32 connections and then at 1`;
 }

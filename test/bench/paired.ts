@@ -1,5 +1,5 @@
 import { startContender, type Contender, type ContenderName } from './contenders.js';
-import { measureHttp, warmUpHttp } from './measure.js';
+import { measureHttp, warmUpHttp, type HttpMeasurement } from './measure.js';
 import type { PairedSample } from './results.js';
 import { getRoundOrder, type RoundContext } from './rounds.js';
 
@@ -63,11 +63,17 @@ export async function runPairedPhase(
     // 2 s passes), their larger share of JavaScript not yet optimised.
     for (const contender of running) await warmUpHttp(contender, wrk, settings.seconds);
     for (let pass = 1; pass <= passes; pass++) {
+      // Every contender's 32-connection run back to back, then every 1-connection run: the runs a
+      // floor compares are one run's length apart, not two.
+      const order = getPassOrder(running, (round - 1) * passes + pass - 1);
+      const at32: HttpMeasurement[] = [];
+      for (const contender of order)
+        at32.push(await measureHttp(contender, wrk, 32, settings.seconds));
       const measured: PairedSample[] = [];
-      for (const contender of getPassOrder(running, (round - 1) * passes + pass - 1)) {
-        const http32 = await measureHttp(contender, wrk, 32, settings.seconds);
+      for (const [index, contender] of order.entries()) {
         const http1 = await measureHttp(contender, wrk, 1, settings.seconds);
-        measured.push({ round, pass, contender: contender.name, http1, http32 });
+        const http32 = at32[index];
+        if (http32) measured.push({ round, pass, contender: contender.name, http1, http32 });
       }
       samples.push(...measured);
       log(`pass ${pass} of ${passes}: ${describePass(measured)}`);

@@ -19,6 +19,9 @@ export interface Settings {
   /** Back-to-back passes per round for the request floors (see paired.ts); absent in runs from
    * before there were any. */
   pairedPasses?: number | undefined;
+  /** How a pass runs its contenders: `by-connections`, every one at 32 connections and then every
+   * one at 1; absent in runs where each ran at 32 and then at 1 before the next. */
+  passOrder?: 'by-connections' | undefined;
 }
 
 /** A proxy's memory at rest, read after it was left alone for `idleMs`. */
