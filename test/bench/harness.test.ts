@@ -410,7 +410,12 @@ test('the report shows the passes, and a run from before them renders with ratio
   withPasses.settings.passOrder = 'by-connections';
   assert.match(
     renderReport(withPasses),
-    /each in turn ran wrk for 2 s at 32 connections, and then each in turn at 1,/,
+    /In each round, .* then, in each pass, each in turn ran wrk for 2 s at 32 connections, and\s+then each in turn at 1,/s,
+  );
+  withPasses.settings.passOrder = 'fresh-processes';
+  assert.match(
+    renderReport(withPasses),
+    /Every pass started fresh processes of plain http-proxy, the adapter and serve, side by side,/,
   );
   assert.match(
     report,

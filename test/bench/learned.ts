@@ -23,9 +23,16 @@ function renderPassesMethod(results: Results): string {
   const passes = results.settings.pairedPasses ?? 0;
   return `- **Request floors, from back-to-back passes.** This machine's speed drifts between rounds
   (its host takes a varying share of the CPU), and a round measures two proxies' requests half a
-  minute apart; so the floors against plain http-proxy compare figures taken seconds apart. In
+  minute apart; so the floors against plain http-proxy compare figures taken seconds apart. ${
+    results.settings.passOrder === 'fresh-processes'
+      ? `Each
+  round has ${passes} passes; a pass starts plain http-proxy, the adapter and serve side by side on fresh
+  processes (two processes of one build keep different speeds for as long as they run) and
+  measures each in turn`
+      : `In
   each round, plain http-proxy, the adapter and serve run side by side for ${passes} passes; a pass
-  measures each in turn (the order rotates, and reverses every other pass), and a floor's figure is the median over the passes
+  measures each in turn`
+  } (the order rotates, and reverses every other pass), and a floor's figure is the median over the passes
   of each pass's ratio.
 `;
 }

@@ -44,7 +44,7 @@ const FULL: Settings = {
   idleMs: IDLE_MS,
   coldStarts: 5,
   pairedPasses: PAIRED_PASSES,
-  passOrder: 'by-connections',
+  passOrder: 'fresh-processes',
 };
 const QUICK: Settings = {
   ...FULL,

@@ -56,8 +56,7 @@ export function renderPaired(results: Results): string {
   const steal = describeSteal(samples.flatMap((s) => [s.http32.stealShare, s.http1.stealShare]));
   return `## Back-to-back passes
 
-The request floors above come from these ${passes} passes. In each round, ${listNames(names)} ran side by
-side on fresh processes, each warmed up with ${results.settings.seconds} s of wrk; then, in each pass, ${describePassOrder(results.settings)}, in an order that rotates from pass
+The request floors above come from these ${passes} passes. ${describePassMethod(results.settings, listNames(names))}, in an order that rotates from pass
 to pass and is reversed every other pass.
 A ratio is taken within one pass, between figures measured seconds apart; the table gives the
 median of the passes, with the smallest and largest.
@@ -69,10 +68,16 @@ these wrk runs: ${steal ?? 'not recorded'}.
 `;
 }
 
-// What one pass ran, in the order the run recorded.
-function describePassOrder(settings: Results['settings']): string {
+// How the passes ran, as the run recorded it (runs from before a setting have none).
+function describePassMethod(settings: Results['settings'], names: string): string {
   const seconds = `${settings.seconds} s`;
-  return settings.passOrder === 'by-connections'
-    ? `each in turn ran wrk for ${seconds} at 32 connections, and then each in turn at 1`
-    : `each in turn ran wrk for ${seconds} at 32 connections and then at 1`;
+  const warmed = `each warmed up with ${seconds} of wrk`;
+  switch (settings.passOrder) {
+    case 'fresh-processes':
+      return `Every pass started fresh processes of ${names}, side by side, ${warmed}; then each in turn ran wrk for ${seconds} at 32 connections, and then each in turn at 1, started and run`;
+    case 'by-connections':
+      return `In each round, ${names} ran side by side on fresh processes, ${warmed}; then, in each pass, each in turn ran wrk for ${seconds} at 32 connections, and then each in turn at 1`;
+    default:
+      return `In each round, ${names} ran side by side on fresh processes, ${warmed}; then, in each pass, each in turn ran wrk for ${seconds} at 32 connections and then at 1`;
+  }
 }

@@ -54,32 +54,37 @@ export async function runPairedPhase(
   if (tools.wrk === undefined || wrkScript === undefined || names.length === 0) return [];
   const wrk = { path: tools.wrk, script: wrkScript };
   const passes = settings.pairedPasses ?? PAIRED_PASSES;
-  const running: Contender[] = [];
   const samples: PairedSample[] = [];
-  try {
-    for (const name of names) running.push(await startContender(name, context.dir, tools));
-    // A run's length of warm-up each: after the load phase's one second, the first pass of every
-    // round found the adapter and serve 10-15 points below their later passes (a smoke run of
-    // 2 s passes), their larger share of JavaScript not yet optimised.
-    for (const contender of running) await warmUpHttp(contender, wrk, settings.seconds);
-    for (let pass = 1; pass <= passes; pass++) {
-      // Every contender's 32-connection run back to back, then every 1-connection run: the runs a
-      // floor compares are one run's length apart, not two.
-      const order = getPassOrder(running, (round - 1) * passes + pass - 1);
+  for (let pass = 1; pass <= passes; pass++) {
+    // Fresh processes for every pass, started in the pass's order: two processes of the same
+    // build, started one after the other, kept a speed of their own for as long as they ran
+    // (two serves side by side on this machine: 92% and 78% of plain http-proxy's requests/s
+    // over the same 8 passes), so that processes made once a round gave every floor three draws.
+    const order = getPassOrder(names, (round - 1) * passes + pass - 1);
+    const running: Contender[] = [];
+    try {
+      for (const name of order) running.push(await startContender(name, context.dir, tools));
+      // A run's length of warm-up each: after the load phase's one second, the first pass of
+      // every round found the adapter and serve 10-15 points below their later passes (a smoke
+      // run of 2 s passes), their larger share of JavaScript not yet optimised.
+      for (const contender of running) await warmUpHttp(contender, wrk, settings.seconds);
+      // Every contender's 32-connection run back to back, then every 1-connection run: the
+      // runs a floor compares are one run's length apart, not two.
       const at32: HttpMeasurement[] = [];
-      for (const contender of order)
+      for (const contender of running) {
         at32.push(await measureHttp(contender, wrk, 32, settings.seconds));
+      }
       const measured: PairedSample[] = [];
-      for (const [index, contender] of order.entries()) {
+      for (const [index, contender] of running.entries()) {
         const http1 = await measureHttp(contender, wrk, 1, settings.seconds);
         const http32 = at32[index];
         if (http32) measured.push({ round, pass, contender: contender.name, http1, http32 });
       }
       samples.push(...measured);
       log(`pass ${pass} of ${passes}: ${describePass(measured)}`);
+    } finally {
+      for (const contender of running) await contender.stop();
     }
-  } finally {
-    for (const contender of running) await contender.stop();
   }
   return samples;
 }

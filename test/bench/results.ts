@@ -19,9 +19,10 @@ export interface Settings {
   /** Back-to-back passes per round for the request floors (see paired.ts); absent in runs from
    * before there were any. */
   pairedPasses?: number | undefined;
-  /** How a pass runs its contenders: `by-connections`, every one at 32 connections and then every
-   * one at 1; absent in runs where each ran at 32 and then at 1 before the next. */
-  passOrder?: 'by-connections' | undefined;
+  /** How the passes ran their contenders. `fresh-processes`: new processes for every pass, each
+   * run at 32 connections and then each at 1. `by-connections`: the processes of the round, each
+   * at 32 and then each at 1. Absent: the processes of the round, each at 32 and at 1 in turn. */
+  passOrder?: 'fresh-processes' | 'by-connections' | undefined;
 }
 
 /** A proxy's memory at rest, read after it was left alone for `idleMs`. */
