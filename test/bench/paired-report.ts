@@ -72,12 +72,7 @@ these wrk runs: ${steal ?? 'not recorded'}.
 function describePassMethod(settings: Results['settings'], names: string): string {
   const seconds = `${settings.seconds} s`;
   const warmed = `each warmed up with ${seconds} of wrk`;
-  switch (settings.passOrder) {
-    case 'fresh-processes':
-      return `Every pass started fresh processes of ${names}, side by side, ${warmed}; then each in turn ran wrk for ${seconds} at 32 connections, and then each in turn at 1, started and run`;
-    case 'by-connections':
-      return `In each round, ${names} ran side by side on fresh processes, ${warmed}; then, in each pass, each in turn ran wrk for ${seconds} at 32 connections, and then each in turn at 1`;
-    default:
-      return `In each round, ${names} ran side by side on fresh processes, ${warmed}; then, in each pass, each in turn ran wrk for ${seconds} at 32 connections and then at 1`;
-  }
+  return settings.passOrder === 'fresh-processes'
+    ? `Every pass started fresh processes of ${names}, side by side, ${warmed}; then each in turn ran wrk for ${seconds} at 32 connections, and then each in turn at 1, started and run`
+    : `In each round, ${names} ran side by side on fresh processes, ${warmed}; then, in each pass, each in turn ran wrk for ${seconds} at 32 connections and then at 1`;
 }

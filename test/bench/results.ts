@@ -20,9 +20,9 @@ export interface Settings {
    * before there were any. */
   pairedPasses?: number | undefined;
   /** How the passes ran their contenders. `fresh-processes`: new processes for every pass, each
-   * run at 32 connections and then each at 1. `by-connections`: the processes of the round, each
-   * at 32 and then each at 1. Absent: the processes of the round, each at 32 and at 1 in turn. */
-  passOrder?: 'fresh-processes' | 'by-connections' | undefined;
+   * run at 32 connections and then each at 1. Absent (older runs): the processes of the round,
+   * each at 32 and at 1 in turn. */
+  passOrder?: 'fresh-processes' | undefined;
 }
 
 /** A proxy's memory at rest, read after it was left alone for `idleMs`. */
